@@ -1,0 +1,2 @@
+"""flowctl: a declarative sales-workflow engine."""
+__version__ = "0.1.0"

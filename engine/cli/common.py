@@ -1,0 +1,163 @@
+"""What every command shares: options, loading the workflow, errors, output."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..diagnostics import Diagnostic, FlowctlError
+from ..plugin_manager import Plugins
+from ..store import StoreError
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+DEFAULT_WORKFLOW = "workflow.yaml"
+
+
+class Context:
+    """Per-invocation state: the plugins (loaded once, lazily)."""
+
+    def __init__(self, extra_plugins: tuple[str, ...]):
+        self.extra_plugins = extra_plugins
+        self._plugins: Plugins | None = None
+
+    @property
+    def plugins(self) -> Plugins:
+        if self._plugins is None:
+            self._plugins = Plugins(self.extra_plugins)
+            for problem in self._plugins.problems:
+                warn(problem.format())
+        return self._plugins
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def warn(message: str) -> None:
+    click.secho(f"warning: {message}", fg="yellow", err=True)
+
+
+def format_option(fn: Callable) -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                        show_default=True, help="Output format; JSON is documented and stable.")(fn)
+
+
+def workflow_option(required: bool = False) -> Callable:
+    return click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
+                        default=None if required else None,
+                        help=f"Workflow file (default: {DEFAULT_WORKFLOW} in the current folder).")
+
+
+def now_option(fn: Callable) -> Callable:
+    return click.option("--now", "now", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        help="Take this date (YYYY-MM-DD) as today.")(fn)
+
+
+def as_of_option(fn: Callable) -> Callable:
+    return click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                        help="Evaluate the pipeline as it stood on this date (only facts dated up to it).")(fn)
+
+
+def store_option(fn: Callable) -> Callable:
+    return click.option("--store", "store_url", default=None, metavar="URL",
+                        help="Store URL (default sqlite:///<workflow dir>/.flowctl/state.db; postgresql://… for a shared one).")(fn)
+
+
+def today(now: dt.datetime | None) -> dt.date:
+    return now.date() if now is not None else dt.date.today()
+
+
+def resolve_workflow_path(path: str | None) -> str:
+    if path is not None:
+        return path
+    if os.path.isfile(DEFAULT_WORKFLOW):
+        return DEFAULT_WORKFLOW
+    raise click.UsageError(f"no workflow: give -w WORKFLOW (there is no {DEFAULT_WORKFLOW} here)")
+
+
+def default_deals(workflow_path: str) -> list[str]:
+    folder = Path(workflow_path).parent / "deals"
+    if folder.is_dir():
+        return [str(folder)]
+    raise click.UsageError(f"no deal files given, and no deals/ folder beside {workflow_path}")
+
+
+def default_store_url(workflow_path: str) -> str:
+    path = (Path(workflow_path).resolve().parent / ".flowctl" / "state.db")
+    return "sqlite:///" + str(path)
+
+
+def load_workflow_or_fail(ctx: Context, path: str):
+    from ..workflow import load_workflow
+    workflow, diagnostics = load_workflow(path, ctx.plugins)
+    for d in diagnostics:
+        if d.severity != "error":
+            click.echo(d.format(), err=True)
+    if workflow is None:
+        raise FlowctlError([d for d in diagnostics if d.severity == "error"])
+    return workflow
+
+
+def open_store(ctx: Context, url: str | None, workflow_path: str):
+    url = url or default_store_url(workflow_path)
+    store = ctx.plugins.open_store(url)
+    if store is None:
+        raise click.UsageError(f"no plugin handles the store URL {url!r} (sqlite:///… or postgresql://…)")
+    return store
+
+
+def handle_errors(fn: Callable) -> Callable:
+    """Bad input exits 2 with a clear message and no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FlowctlError as exc:
+            for d in sorted(exc.diagnostics, key=lambda d: d.sort_key()):
+                click.echo(d.format(), err=True)
+            sys.exit(EXIT_USAGE)
+        except StoreError as exc:
+            click.secho(f"error: store: {exc}", fg="red", err=True)
+            sys.exit(EXIT_USAGE)
+    return wrapper
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(f"not JSON-able: {type(value).__name__}")
+
+
+def diagnostics_json(diagnostics: list[Diagnostic]) -> dict:
+    return {"ok": not any(d.severity == "error" for d in diagnostics),
+            "diagnostics": [d.to_json() for d in diagnostics]}
+
+
+def progress(iterable: Any, length: int | None, label: str) -> Any:
+    """A progress bar on a terminal, nothing when piped."""
+    if not sys.stderr.isatty() or (length is not None and length < 200):
+        return _NoBar(iterable)
+    return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
+
+
+class _NoBar:
+    def __init__(self, iterable: Any):
+        self.iterable = iterable
+
+    def __enter__(self) -> Any:
+        return self.iterable
+
+    def __exit__(self, *exc: Any) -> None:
+        return None

@@ -1,0 +1,46 @@
+"""`flowctl schema workflow|deal`: the JSON Schemas, for editors."""
+from __future__ import annotations
+
+import click
+
+from ..schema import base_schema, deal_schema
+from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pass_context
+
+
+@click.command()
+@click.argument("which", type=click.Choice(["workflow", "deal"]))
+@click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
+              help="With `deal`: include this workflow's own `fields`.")
+@pass_context
+@handle_errors
+def schema(ctx: Context, which: str, workflow_path: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of workflow or deal files."""
+    if which == "deal":
+        fields = load_workflow_or_fail(ctx, workflow_path).fields if workflow_path else {}
+        echo_json(deal_schema(fields))
+        return
+    document = base_schema("workflow")
+    # Channel and action configurations that installed plugins declare.
+    defs = document.setdefault("$defs", {})
+    channels = ctx.plugins.channel_types()
+    if channels:
+        defs["channel_configs"] = {name: c.config_schema for name, c in sorted(channels.items())}
+        document["properties"]["channels"]["additionalProperties"] = {
+            "title": "Channel", "description": document["properties"]["channels"]["additionalProperties"]["description"],
+            "type": "object", "required": ["use"],
+            "properties": {"use": {"enum": sorted(channels), "description": "Channel type, from a plugin."}},
+            "allOf": [{"if": {"properties": {"use": {"const": name}}}, "then": c.config_schema}
+                      for name, c in sorted(channels.items()) if c.config_schema],
+        }
+    actions = ctx.plugins.actions()
+    if actions:
+        defs["action_params"] = {name: a.with_schema for name, a in sorted(actions.items())}
+        job = document["properties"]["stages"]["items"]["properties"]["jobs"]["items"]
+        job["properties"]["uses"]["enum"] = sorted(actions)
+        job["allOf"] = [{"if": {"required": ["uses"], "properties": {"uses": {"const": name}}},
+                         "then": {"properties": {"with": a.with_schema}}}
+                        for name, a in sorted(actions.items()) if a.with_schema]
+    echo_json(document)
+
+
+COMMANDS = (schema,)

@@ -1,0 +1,114 @@
+"""Deal files: finding them, reading them one at a time, checking them."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .compiled import CompiledWorkflow
+from .diagnostics import Diagnostic, FlowctlError, did_you_mean
+from .yamlio import locate_all, parse, read_text
+
+DEAL_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def find_files(paths: Iterable[str | os.PathLike]) -> Iterator[str]:
+    """Deal files named on the command line: files as given, folders searched
+    recursively (sorted, hidden entries skipped)."""
+    for p in paths:
+        path = str(p)
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(DEAL_SUFFIXES) and not name.startswith("."):
+                        yield os.path.join(root, name)
+        else:
+            yield path
+
+
+@dataclasses.dataclass
+class DealDoc:
+    """One deal read from a file; `index` is its place in a `deals:` list, else None."""
+
+    file: str
+    deal: dict
+    index: int | None = None
+
+    @property
+    def prefix(self) -> tuple:
+        return ("deals", self.index) if self.index is not None else ()
+
+
+def split_deals(doc: Any, file: str) -> list[DealDoc]:
+    """The deals of a parsed file: a single deal mapping, or a list under `deals:`."""
+    if isinstance(doc, dict) and "deals" in doc and "id" not in doc:
+        extra = [k for k in doc if k != "deals"]
+        if extra:
+            raise FlowctlError(Diagnostic(file, f"unknown key '{extra[0]}' beside `deals:`", (extra[0],)))
+        items = doc["deals"]
+        if not isinstance(items, list):
+            raise FlowctlError(Diagnostic(file, "`deals:` must be a list of deals", ("deals",)))
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise FlowctlError(Diagnostic(file, "each entry of `deals:` must be a mapping (a deal)", ("deals", i)))
+            out.append(DealDoc(file, item, i))
+        return out
+    if isinstance(doc, dict):
+        return [DealDoc(file, doc)]
+    if doc is None:
+        raise FlowctlError(Diagnostic(file, "empty file: expected a deal (id, name, amount, …) or `deals:`"))
+    raise FlowctlError(Diagnostic(file, "a deal file must be a mapping (id, name, amount, …) or `deals:` with a list"))
+
+
+def read_deals(file: str) -> tuple[str, list[DealDoc]]:
+    """(text, deals) of one deal file; FlowctlError if it cannot be read or parsed."""
+    text = read_text(file)
+    return text, split_deals(parse(text, file), file)
+
+
+def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
+    """Schema and workflow checks of one deal (positions not yet filled in)."""
+    deal = doc.deal
+    validator = cw.deal_validator
+    if not validator.is_valid(deal):
+        return validator.diagnostics(deal, doc.file, doc.prefix)
+    out: list[Diagnostic] = []
+    wf = cw.workflow
+
+    def problem(path: tuple, message: str, at_key: bool = False, severity: str = "error") -> None:
+        d = Diagnostic(doc.file, message, doc.prefix + path, severity)
+        d.at_key = at_key  # type: ignore[attr-defined]
+        out.append(d)
+
+    for job_id in deal.get("jobs") or {}:
+        if job_id not in wf.job_by_id:
+            problem(("jobs", job_id), f"unknown job '{job_id}'{did_you_mean(str(job_id), wf.job_by_id)}", True)
+    for gate_id, approval in (deal.get("approvals") or {}).items():
+        gate = wf.gate_by_id.get(gate_id)
+        if gate is None:
+            problem(("approvals", gate_id), f"unknown gate '{gate_id}'{did_you_mean(str(gate_id), wf.gate_by_id)}", True)
+        elif gate.approval is None:
+            problem(("approvals", gate_id), f"gate '{gate_id}' takes no approval (it has no `approval:` role)", True, "warning")
+        elif approval.get("role") != gate.approval:
+            problem(("approvals", gate_id, "role"), f"gate '{gate_id}' needs an approval by role '{gate.approval}', not '{approval.get('role')}'")
+    for i, entry in enumerate(deal.get("history") or []):
+        if entry.get("stage") not in wf.stage_by_id:
+            problem(("history", i, "stage"), f"unknown stage '{entry.get('stage')}'{did_you_mean(str(entry.get('stage')), wf.stage_by_id)}")
+    claimed = deal.get("stage")
+    if claimed is not None and claimed not in wf.stage_by_id:
+        problem(("stage",), f"unknown stage '{claimed}'{did_you_mean(str(claimed), wf.stage_by_id)}")
+    if deal.get("outcome") == "lost" and not deal.get("closed_at"):
+        problem(("outcome",), "a lost deal should say when: add closed_at (the date is taken from its latest dated fact meanwhile)", severity="warning")
+    return out
+
+
+def positioned(diagnostics: list[Diagnostic], file: str, text: str) -> list[Diagnostic]:
+    locate_all(diagnostics, {file: text})
+    return diagnostics
+
+
+def is_deal_file(path: str) -> bool:
+    return Path(path).suffix.lower() in DEAL_SUFFIXES

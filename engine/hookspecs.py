@@ -1,0 +1,140 @@
+"""The hooks flowctl plugins implement, grouped by family.
+
+Every hook is documented here and in docs/plugins.md. Registration hooks are called
+once per command, never per deal, so plugins cost nothing on the hot path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .hooktypes import Action, ChannelType, ForecastMethod, MetricKind
+    from .store import Store
+
+hookspec = pluggy.HookspecMarker("flowctl")
+hookimpl = pluggy.HookimplMarker("flowctl")
+
+
+# ---------------------------------------------------------------------------
+# storage
+# ---------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def flowctl_open_store(url: str) -> "Store | None":
+    """Open the store at ``url`` if this plugin handles its scheme.
+
+    Called once per command that needs the store, with the URL from ``--store`` or
+    the default ``sqlite:///<workflow dir>/.flowctl/state.db``.
+
+    :param url: a SQLAlchemy-style URL (``sqlite:///relative.db``, ``postgresql://…``).
+    :return: an object implementing :class:`flowctl.store.Store`, or None when the
+        scheme is not this plugin's. The first non-None result wins.
+    """
+
+
+# ---------------------------------------------------------------------------
+# notifications
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_channel_types() -> "list[ChannelType]":
+    """Channel types this plugin provides, named by ``use:`` in ``channels:``.
+
+    Called once per command. Each :class:`flowctl.hooktypes.ChannelType` has a
+    ``send(config, message)`` that delivers one message or raises
+    :class:`flowctl.hooktypes.DeliveryError`, and a JSON Schema of its config that
+    ``flowctl schema workflow`` includes.
+
+    :return: a list of channel types; every plugin's lists are joined.
+    """
+
+
+# ---------------------------------------------------------------------------
+# actions
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_actions() -> "list[Action]":
+    """Actions this plugin provides to automated jobs (``uses: NAME`` in a job).
+
+    Called once per command. ``run(context)`` is called for each deal standing in a
+    stage with a job that uses the action and has not yet succeeded; it returns an
+    :class:`flowctl.hooktypes.ActionOutcome` or raises (the job then fails, is retried
+    by its ``retry:`` policy, and is tried again by the next run).
+
+    :return: a list of actions; every plugin's lists are joined.
+    """
+
+
+# ---------------------------------------------------------------------------
+# forecasting
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_forecast_methods() -> "list[ForecastMethod]":
+    """Forecasting methods this plugin provides (``flowctl forecast --method NAME``).
+
+    Called once per command. ``forecast(input)`` receives every deal's state, the
+    workflow, today, the horizon in days and the store, and returns a JSON-able dict
+    with at least ``expected``, ``p10``, ``p50`` and ``p90``.
+
+    :return: a list of forecasting methods; every plugin's lists are joined.
+    """
+
+
+# ---------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_metric_kinds() -> "list[MetricKind]":
+    """Metric kinds this plugin adds (``kind: NAME`` under ``metrics:``).
+
+    Called once per command. ``compute(config, states, workflow, now)`` returns the
+    metric's value (a number, or a JSON-able dict for grouped values).
+
+    :return: a list of metric kinds; every plugin's lists are joined.
+    """
+
+
+# ---------------------------------------------------------------------------
+# templates and reports
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_template_dirs() -> "list[Path]":
+    """Folders of Jinja2 templates this plugin ships.
+
+    Called once per command that renders. A company's own ``templates/`` folder beside
+    its workflow comes first, then every plugin's folders, then the built-ins; the
+    first folder with a template of the asked name wins.
+
+    :return: a list of folder paths.
+    """
+
+
+@hookspec
+def flowctl_report_formats() -> "dict[str, str]":
+    """Report formats this plugin renders: file suffix -> template name.
+
+    Called once by ``flowctl report`` and ``flowctl propose`` to pick the template for
+    ``-o FILE``'s suffix (``.html``, ``.md``, …).
+
+    :return: a mapping; later plugins do not override earlier ones.
+    """
+
+
+# ---------------------------------------------------------------------------
+# observing runs
+# ---------------------------------------------------------------------------
+
+@hookspec
+def flowctl_run_finished(summary: dict, events: list) -> None:
+    """Called once at the end of ``flowctl run`` (not on ``--dry-run``).
+
+    :param summary: the run summary, as in ``run --format json``.
+    :param events: the events raised by this run (``flowctl.store.Event``).
+    """

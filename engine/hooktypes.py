@@ -1,0 +1,96 @@
+"""The objects plugins receive and return. Plugin authors import them from here."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a message; the outbox keeps it for the next run."""
+
+
+@dataclasses.dataclass
+class Message:
+    """One notification, ready to deliver."""
+
+    key: str  # the outbox key: deterministic, unique per (deal, event, stage, date, rule, recipient)
+    channel: str  # the channel's name under `channels:`
+    recipient: str | None
+    subject: str
+    body: str
+    payload: dict  # JSON-able: {"events": [...], "deal": {...}} as documented in docs/plugins.md
+
+
+@dataclasses.dataclass
+class ChannelType:
+    """A kind of notification channel, named by `use:` in the workflow's `channels:`."""
+
+    name: str
+    send: Callable[[dict, Message], None]  # (channel config with *_env secrets resolved, message); raise DeliveryError
+    config_schema: dict = dataclasses.field(default_factory=dict)  # JSON Schema of the channel's config
+
+
+@dataclasses.dataclass
+class ActionContext:
+    """What an automated job's action sees."""
+
+    deal: dict  # the deal's data, read-only by convention: never render it as a template
+    state: Any  # the DealState (stage, jobs, gates, …)
+    job: Any  # the Job being run (id, uses, with_)
+    params: dict  # the job's `with:`
+    workflow: Any  # the Workflow
+    now: dt.date
+    out_dir: Path  # where actions may write files (created on demand)
+    dry_run: bool
+    render: Callable[..., str]  # render(template_name, **context) -> text, sandboxed, override order applied
+    notify: Callable[..., None]  # notify(channel, to, subject, body) -> queues a message in the outbox
+
+
+@dataclasses.dataclass
+class ActionOutcome:
+    ok: bool
+    output: dict = dataclasses.field(default_factory=dict)  # JSON-able; e.g. {"file": "..."}
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class Action:
+    """An action that automated jobs name with `uses:`."""
+
+    name: str
+    run: Callable[[ActionContext], ActionOutcome]  # may raise: the job fails with the message
+    with_schema: dict = dataclasses.field(default_factory=dict)  # JSON Schema of `with:`
+
+
+@dataclasses.dataclass
+class ForecastInput:
+    states: list  # DealState of every deal (open and closed)
+    workflow: Any
+    now: dt.date
+    horizon_days: int
+    store: Any  # the Store, for history (may be None)
+    options: dict = dataclasses.field(default_factory=dict)  # e.g. {"trials": 10000, "seed": 1, "by": ["owner"]}
+
+
+@dataclasses.dataclass
+class ForecastMethod:
+    """A forecasting method, chosen with `flowctl forecast --method NAME`."""
+
+    name: str
+    forecast: Callable[[ForecastInput], dict]  # returns at least {"expected", "p10", "p50", "p90"}
+    description: str = ""
+
+
+@dataclasses.dataclass
+class MetricKind:
+    """A metric kind that workflow `metrics:` may name with `kind:`."""
+
+    name: str
+    compute: Callable[[dict, list, Any, dt.date], Any]  # (metric config, deal states, workflow, now) -> value
+    description: str = ""
+
+
+class ReportRenderer(Protocol):
+    def __call__(self, context: dict, template_name: str | None) -> str: ...

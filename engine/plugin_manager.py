@@ -1,0 +1,198 @@
+"""The plugin manager, and the one typed wrapper through which the core calls hooks.
+
+Built-in plugins are ordinary modules listed in DEFAULT_PLUGINS and registered exactly
+as outside plugins are; outside plugins come from the entry-point group `flowctl`.
+FLOWCTL_DISABLE_PLUGINS=a,b blocks plugins by name; FLOWCTL_STRICT_PLUGINS=1 turns a
+plugin that fails to load into an error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.metadata
+import os
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from . import hookspecs
+from .diagnostics import Diagnostic, FlowctlError
+from .hooktypes import Action, ChannelType, ForecastMethod, MetricKind
+
+DEFAULT_PLUGINS = (
+    "flowctl.plugins.sqlite_store",
+    "flowctl.plugins.postgres_store",
+    "flowctl.plugins.console",
+    "flowctl.plugins.smtp",
+    "flowctl.plugins.webhook",
+    "flowctl.plugins.render_action",
+    "flowctl.plugins.notify_action",
+    "flowctl.plugins.forecast_weighted",
+    "flowctl.plugins.forecast_historical",
+    "flowctl.plugins.forecast_montecarlo",
+    "flowctl.plugins.metric_kinds",
+    "flowctl.plugins.builtin_templates",
+)
+ENTRY_POINT_GROUP = "flowctl"
+
+
+@dataclasses.dataclass
+class PluginProblem:
+    plugin: str
+    message: str
+
+    def format(self) -> str:
+        return f"plugin {self.plugin}: {self.message}"
+
+
+class PluginFailure(Exception):
+    """A plugin raised inside a hook; the message names the plugin."""
+
+    def __init__(self, plugin: str, hook: str, error: BaseException):
+        self.plugin, self.hook, self.error = plugin, hook, error
+        super().__init__(f"plugin {plugin} failed in {hook}: {type(error).__name__}: {error}")
+
+
+class Plugins:
+    """Loads plugins and exposes each hook as a typed method."""
+
+    def __init__(self, extra: Iterable[str] = (), *, load_entry_points: bool = True):
+        self.pm = pluggy.PluginManager("flowctl")
+        self.pm.add_hookspecs(hookspecs)
+        self.problems: list[PluginProblem] = []  # load problems, reported as warnings
+        self.failures: list[PluginFailure] = []  # hook calls that raised
+        self.versions: dict[str, str] = {}
+        blocked = {n.strip() for n in os.environ.get("FLOWCTL_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        self.strict = os.environ.get("FLOWCTL_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+        from . import __version__
+        for module in DEFAULT_PLUGINS:
+            short = module.rsplit(".", 1)[-1]
+            if short in blocked or module in blocked:
+                continue
+            self._register(lambda m=module: importlib.import_module(m), short, __version__)
+        if load_entry_points:
+            for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+                if ep.name in blocked:
+                    continue
+                version = ep.dist.version if ep.dist is not None else "?"
+                self._register(ep.load, ep.name, version, dist=ep.dist.name if ep.dist else None)
+        for module in extra:
+            self._register(lambda m=module: importlib.import_module(m), module, "local")
+        if self.strict and self.problems:
+            raise FlowctlError([Diagnostic(p.plugin, p.message) for p in self.problems])
+
+    def _register(self, load: Callable[[], Any], name: str, version: str, dist: str | None = None) -> None:
+        try:
+            plugin = load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            self.problems.append(PluginProblem(name, f"failed to load: {type(exc).__name__}: {exc}"))
+            return
+        try:
+            self.pm.register(plugin, name=name)
+            unknown = [impl.function.__name__ for impl in self._impls_of(plugin)
+                       if not hasattr(self.pm.hook, impl.function.__name__) or
+                       getattr(self.pm.hook, impl.function.__name__).spec is None]
+            if unknown:
+                self.pm.unregister(plugin)
+                self.problems.append(PluginProblem(name, f"implements unknown hook(s) {', '.join(sorted(set(unknown)))}"))
+                return
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if self.pm.is_registered(plugin):
+                self.pm.unregister(plugin)
+            self.problems.append(PluginProblem(name, f"does not match the hookspecs: {exc}"))
+            return
+        self.versions[name] = version
+
+    def _impls_of(self, plugin: Any) -> list[pluggy.HookImpl]:
+        out = []
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            out.extend(i for i in caller.get_hookimpls() if i.plugin is plugin)
+        # Hook functions with our prefix that no spec knows (typos) are not callers at all.
+        for attr in dir(plugin):
+            if attr.startswith("flowctl_") and not hasattr(self.pm.hook, attr):
+                fn = getattr(plugin, attr)
+                out.append(type("Unknown", (), {"function": fn})())
+        return out
+
+    # -- calling hooks, one implementation at a time, so a failing plugin is named --
+
+    def _call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        hook = getattr(self.pm.hook, hook_name)
+        results = []
+        for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
+            try:
+                result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:
+                self.failures.append(PluginFailure(impl.plugin_name, hook_name, exc))
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def _joined(self, hook_name: str) -> list[tuple[str, Any]]:
+        return [(name, item) for name, items in self._call(hook_name) for item in items]
+
+    def open_store(self, url: str) -> Any:
+        hook = self.pm.hook.flowctl_open_store
+        for impl in reversed(hook.get_hookimpls()):
+            result = impl.function(url=url)  # a store error is the user's (bad URL, no server)
+            if result is not None:
+                return result
+        return None
+
+    def channel_types(self) -> dict[str, ChannelType]:
+        return {c.name: c for _, c in self._joined("flowctl_channel_types")}
+
+    def actions(self) -> dict[str, Action]:
+        return {a.name: a for _, a in self._joined("flowctl_actions")}
+
+    def forecast_methods(self) -> dict[str, ForecastMethod]:
+        return {m.name: m for _, m in self._joined("flowctl_forecast_methods")}
+
+    def metric_kinds(self) -> dict[str, MetricKind]:
+        return {m.name: m for _, m in self._joined("flowctl_metric_kinds")}
+
+    def template_dirs(self) -> list[Path]:
+        return [Path(d) for _, dirs in self._call("flowctl_template_dirs") for d in dirs]
+
+    def report_formats(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for _, formats in self._call("flowctl_report_formats"):
+            for suffix, template in formats.items():
+                out.setdefault(suffix, template)
+        return out
+
+    def run_finished(self, summary: dict, events: list) -> None:
+        self._call("flowctl_run_finished", summary=summary, events=events)
+
+    # -- names, for checking workflows --
+
+    def action_names(self) -> list[str]:
+        return sorted(self.actions())
+
+    def channel_names(self) -> list[str]:
+        return sorted(self.channel_types())
+
+    def metric_kind_names(self) -> list[str]:
+        from .metrics import BUILTIN_KINDS
+        return sorted(set(BUILTIN_KINDS) | set(self.metric_kinds()))
+
+    def describe(self) -> list[dict]:
+        """Every registered plugin: name, version, hooks (for `flowctl plugins`)."""
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
+            out.append({"name": name, "version": self.versions.get(name, "?"),
+                        "builtin": name in {m.rsplit('.', 1)[-1] for m in DEFAULT_PLUGINS} and self.versions.get(name) != "local",
+                        "hooks": hooks})
+        return sorted(out, key=lambda p: (not p["builtin"], p["name"]))
+
+    def take_failures(self) -> list[PluginFailure]:
+        failures, self.failures = self.failures, []
+        return failures
+
+
+def format_exception(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -1,0 +1,145 @@
+"""The JSON Schemas flowctl ships, and validating documents against them.
+
+Two validators are built from the same schema: a compiled one (jsonschema-rs) answers
+"is this valid?" on the happy path, and jsonschema explains a document that is not,
+with one positioned diagnostic per problem.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any, Iterator
+
+import jsonschema
+import jsonschema_rs
+
+from .diagnostics import Diagnostic, did_you_mean
+
+Problem = tuple[tuple, str, bool]  # (path, message, points at the key rather than the value)
+
+
+@functools.lru_cache(maxsize=None)
+def _shipped(name: str) -> str:
+    return resources.files("flowctl").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+
+
+def base_schema(name: str) -> dict:
+    """A fresh copy of the shipped `workflow` or `deal` schema."""
+    return json.loads(_shipped(name))
+
+
+def deal_schema(fields: dict | None = None) -> dict:
+    """The deal schema, with a workflow's own `fields` declared as properties."""
+    schema = base_schema("deal")
+    for name, sub in (fields or {}).items():
+        schema["properties"][name] = copy.deepcopy(sub)
+    return schema
+
+
+class SchemaValidator:
+    """Fast yes/no check, and full positioned explanations only when the answer is no."""
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+        self._fast = jsonschema_rs.validator_for(schema)
+        self._slow: jsonschema.protocols.Validator | None = None
+
+    def is_valid(self, instance: Any) -> bool:
+        try:
+            return self._fast.is_valid(instance)
+        except (ValueError, TypeError, OverflowError):
+            # Values JSON cannot hold (huge ints, odd types): let jsonschema judge them.
+            return not any(True for _ in self.problems(instance))
+
+    def problems(self, instance: Any) -> Iterator[Problem]:
+        if self._slow is None:
+            cls = jsonschema.validators.validator_for(self.schema)
+            self._slow = cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+        for error in self._slow.iter_errors(instance):
+            yield from _explain(error)
+
+    def diagnostics(self, instance: Any, file: str, prefix: tuple = ()) -> list[Diagnostic]:
+        out = []
+        for path, message, at_key in self.problems(instance):
+            d = Diagnostic(file, message, prefix + path)
+            d.at_key = at_key  # type: ignore[attr-defined]
+            out.append(d)
+        return out
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    v, schema, inst = error.validator, error.schema, error.instance
+    if v == "additionalProperties" and isinstance(inst, dict):
+        known = list(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
+        for key in inst:
+            if key in known or any(re.search(p, str(key)) for p in patterns):
+                continue
+            yield (path + (key,), f"unknown key '{key}'{did_you_mean(str(key), known)}", True)
+        return
+    if v in ("oneOf", "anyOf") and error.context:
+        # Explain the branch meant for this kind of value: the one that did not fail
+        # on the value's type itself.
+        branches: dict[int, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        fitting = [errs for errs in branches.values()
+                   if not any(e.validator in ("type", "const", "enum") and len(e.absolute_path) == len(path) for e in errs)]
+        if len(fitting) == 1:
+            for sub in fitting[0]:
+                yield from _explain(sub)
+            return
+        yield (path, f"{_short(inst)} is not valid here: {_describe(schema)}", False)
+        return
+    if v == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        yield (path, f"expected {expected}, got {_type_name(inst)} {_short(inst)}", False)
+    elif v == "required":
+        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
+        for k in missing:
+            yield (path, f"missing required key '{k}'", False)
+    elif v == "enum":
+        choices = [c for c in error.validator_value if c is not None]
+        yield (path, f"{_short(inst)} is not one of {', '.join(map(str, choices))}"
+               + (did_you_mean(inst, map(str, choices)) if isinstance(inst, str) else ""), False)
+    elif v == "const":
+        yield (path, f"must be {_short(error.validator_value)}, not {_short(inst)}", False)
+    elif v == "pattern":
+        what = schema.get("description") or f"the pattern {error.validator_value}"
+        yield (path, f"{_short(inst)} is not valid: {what}", False)
+    elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        yield (path, f"{_short(inst)} is out of range ({v} {error.validator_value})", False)
+    elif v == "propertyNames":
+        yield (path, f"bad key: {error.message}", True)
+    else:
+        yield (path, error.message, False)
+
+
+def _describe(schema: dict) -> str:
+    return schema.get("description") or schema.get("title") or "see flowctl schema"

@@ -1,0 +1,189 @@
+"""What flowctl keeps between runs, and the interface every store plugin implements.
+
+The core reaches a store only through this interface, opened by the storage hook
+(`flowctl_open_store`). Store plugins (SQLite, PostgreSQL, third parties) implement it;
+differences between databases stay inside them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
+
+
+@dataclasses.dataclass
+class DealRecord:
+    """The store's memory of one deal, as the last run left it."""
+
+    deal_id: str
+    file: str
+    stage: str
+    outcome: str
+    entered_at: dt.date
+    first_seen: dict[str, dt.date] = dataclasses.field(default_factory=dict)  # stage id -> first seen there
+    actions_ok: dict[str, dt.date] = dataclasses.field(default_factory=dict)  # automated job id -> succeeded on
+    event_keys: set[str] = dataclasses.field(default_factory=set)  # events already raised
+    summary: dict = dataclasses.field(default_factory=dict)  # JSON-able state, as `status --format json` shows it
+    next_deadline: dt.date | None = None  # when the deal must be looked at again even if its file is unchanged
+    workflow_digest: str = ""
+
+
+@dataclasses.dataclass
+class FileEntry:
+    """Manifest row: a deal file as last read, so an unchanged file is not parsed again."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    deal_ids: list[str]
+    workflow_digest: str
+    next_deadline: dt.date | None = None
+    ok: bool = True  # False when the file had errors last time (always read again)
+
+
+@dataclasses.dataclass
+class Transition:
+    deal_id: str
+    from_stage: str | None
+    to_stage: str
+    at: dt.date
+    outcome: str = "open"
+    run_id: int | None = None
+
+
+@dataclasses.dataclass
+class Event:
+    key: str  # deterministic: the same condition always gives the same key
+    kind: str
+    deal: str
+    stage: str | None
+    at: dt.date
+    data: dict = dataclasses.field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "deal": self.deal, "stage": self.stage, "at": self.at.isoformat(),
+                "key": self.key, **({"data": self.data} if self.data else {})}
+
+
+@dataclasses.dataclass
+class ActionResult:
+    deal_id: str
+    job_id: str
+    action: str
+    ok: bool
+    attempts: int
+    at: dt.date
+    output: dict = dataclasses.field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclasses.dataclass
+class OutboxItem:
+    key: str  # deterministic (deal, event, stage, date, rule, recipient): queued once, delivered once
+    channel: str
+    recipient: str | None
+    subject: str
+    body: str
+    payload: dict
+    status: str = "queued"  # queued | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: dt.date | None = None
+    sent_at: str | None = None
+
+
+@dataclasses.dataclass
+class SnapshotRow:
+    deal_id: str
+    stage: str
+    outcome: str
+    amount: float
+    probability: float
+    forecast_category: str
+    owner: str | None
+
+
+@dataclasses.dataclass
+class Batch:
+    """Everything a chunk of deals changes in the store, written in ONE transaction."""
+
+    run_id: int
+    deals: list[DealRecord] = dataclasses.field(default_factory=list)
+    files: list[FileEntry] = dataclasses.field(default_factory=list)
+    transitions: list[Transition] = dataclasses.field(default_factory=list)
+    events: list[Event] = dataclasses.field(default_factory=list)
+    actions: list[ActionResult] = dataclasses.field(default_factory=list)
+    outbox: list[OutboxItem] = dataclasses.field(default_factory=list)
+    snapshot: list[SnapshotRow] = dataclasses.field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.deals, self.files, self.transitions, self.events, self.actions, self.outbox, self.snapshot))
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message names the URL without secrets."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A store keeps flowctl's history. All methods may raise StoreError."""
+
+    url: str  # as given, with any password masked
+
+    def start_run(self, now: dt.date, workflow: str, digest: str, argv: list[str]) -> int:
+        """Journal the start of a run; returns its id."""
+
+    def finish_run(self, run_id: int, status: str, summary: dict) -> None:
+        """Journal the end of a run (status: ok | errors | crashed)."""
+
+    def files(self) -> dict[str, FileEntry]:
+        """The manifest: every deal file as last read, by path."""
+
+    def deals(self, deal_ids: Iterable[str] | None = None) -> dict[str, DealRecord]:
+        """Records of these deals (all deals when None), by id."""
+
+    def write(self, batch: Batch) -> None:
+        """Write a batch in one transaction: deal records and manifest rows replace
+        earlier ones; events, transitions, action results, outbox items and snapshot rows
+        are added, and an event or outbox item whose key exists already is ignored."""
+
+    def outbox(self, statuses: tuple[str, ...] = ("queued", "failed")) -> list[OutboxItem]:
+        """Notifications in these states, oldest first."""
+
+    def mark_outbox(self, key: str, status: str, error: str | None = None) -> None:
+        """Record a delivery attempt of one outbox item (status: sent | failed)."""
+
+    def transitions(self, deal_id: str | None = None) -> Iterator[Transition]:
+        """Stage transitions recorded by earlier runs, oldest first."""
+
+    def events(self, run_id: int | None = None) -> Iterator[Event]:
+        """Events raised, oldest first (of one run when run_id is given)."""
+
+    def action_results(self, deal_id: str | None = None) -> Iterator[ActionResult]:
+        """Results of automated jobs, oldest first."""
+
+    def snapshot(self, run_id: int | None = None) -> list[dict]:
+        """Pipeline snapshot rows of a run (the latest run when None)."""
+
+    def runs(self) -> list[dict]:
+        """The run journal, newest first: id, started, finished, status, summary."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    import re
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def store_data(value: Any) -> Any:
+    """JSON-able form of dates inside a summary."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: store_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [store_data(v) for v in value]
+    return value

@@ -1,0 +1,308 @@
+"""Loading a workflow file: parse, check against the schema, follow `extends`, merge,
+check what the schema cannot (ids, references, order, expressions), build the model."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import expressions
+from .diagnostics import Diagnostic, FlowctlError, did_you_mean, has_errors
+from .durations import parse_duration
+from .extends import annotate, duplicate_ids, merge, strip, where
+from .model import Gate, Job, Retry, Stage, Workflow
+from .schema import SchemaValidator, base_schema, deal_schema
+from .yamlio import locate_all, parse, read_text
+
+BUILTIN_PREFIX = "builtin:"
+EVENT_KINDS = ("stage_entered", "stage_regressed", "job_overdue", "deal_stuck", "deal_rotting",
+               "gate_blocked", "deal_won", "deal_lost", "metric_alert")
+
+
+def builtin_names() -> list[str]:
+    folder = resources.files("flowctl.workflows")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+class Loaded:
+    """Everything read while loading one workflow: texts for positions, diagnostics."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, src: tuple[str, tuple], message: str, severity: str = "error", at_key: bool = False) -> None:
+        d = Diagnostic(src[0], message, src[1], severity)
+        d.at_key = at_key  # type: ignore[attr-defined]
+        self.diagnostics.append(d)
+
+
+def _read(ref: str, base_dir: Path | None, loaded: Loaded, src: tuple[str, tuple] | None) -> tuple[str, dict | None, Path | None]:
+    """(display name, document, folder) of a workflow reference: a path or builtin:NAME."""
+    if ref.startswith(BUILTIN_PREFIX):
+        name = ref[len(BUILTIN_PREFIX):]
+        if name not in builtin_names() or "/" in name or "\\" in name:
+            loaded.error(src or (ref, ()), f"no built-in workflow '{ref}'{did_you_mean(ref, [BUILTIN_PREFIX + n for n in builtin_names()])}")
+            return ref, None, None
+        text = resources.files("flowctl.workflows").joinpath(f"{name}.yaml").read_text("utf-8")
+        display, folder = ref, None
+    else:
+        path = Path(ref) if base_dir is None else base_dir / ref
+        display, folder = os.path.normpath(str(path)), path.parent
+        if src is not None and not path.is_file():
+            loaded.error(src, f"extends: no such file '{ref}' (looked for {display})")
+            return display, None, None
+        try:
+            text = read_text(path)
+        except FlowctlError as exc:
+            loaded.diagnostics.extend(exc.diagnostics)
+            return display, None, None
+    loaded.texts[display] = text
+    try:
+        doc = parse(text, display)
+    except FlowctlError as exc:
+        loaded.diagnostics.extend(exc.diagnostics)
+        return display, None, folder
+    if not isinstance(doc, dict):
+        loaded.error((display, ()), "a workflow file must be a mapping (flowctl: 1, name, stages, …)")
+        return display, None, folder
+    return display, doc, folder
+
+
+def workflow_validator(extra_schema: dict | None = None) -> SchemaValidator:
+    schema = base_schema("workflow")
+    if extra_schema:
+        schema.setdefault("$defs", {}).update(extra_schema)
+    return SchemaValidator(schema)
+
+
+def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidator | None = None) -> dict | None:
+    """The merged document of a workflow and everything it extends (annotated), or None."""
+    validator = validator or workflow_validator()
+    chain: list[tuple[str, dict]] = []
+    ref, base_dir, src = str(path), None, None
+    seen: list[str] = []
+    while True:
+        display, doc, folder = _read(ref, base_dir, loaded, src)
+        if doc is None:
+            return None
+        if display in seen:
+            loaded.error(src, "extends cycle: " + " -> ".join(seen + [display]))
+            return None
+        seen.append(display)
+        problems = validator.diagnostics(doc, display)
+        loaded.diagnostics.extend(problems)
+        if problems:
+            return None
+        _check_ids_in_file(doc, display, loaded)
+        chain.append((display, annotate(doc, display)))
+        if "extends" not in doc:
+            break
+        ref, base_dir, src = doc["extends"], folder, (display, ("extends",))
+    merged = chain[-1][1]
+    for _, doc in reversed(chain[:-1]):
+        merged = merge(merged, doc, loaded.diagnostics)
+    return merged
+
+
+def _check_ids_in_file(doc: dict, file: str, loaded: Loaded) -> None:
+    for i, stage in enumerate(doc.get("stages") or []):
+        stage["__src__"] = (file, ("stages", i))
+    annotate(doc, file)
+    duplicate_ids(doc.get("stages") or [], loaded.diagnostics, "stage")
+    for key in ("metrics", "notifications"):
+        duplicate_ids(doc.get(key) or [], loaded.diagnostics, key[:-1])
+    for stage in doc.get("stages") or []:
+        for child in ("jobs", "gates"):
+            duplicate_ids(stage.get(child) or [], loaded.diagnostics, child[:-1])
+
+
+def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = None,
+          known_channels: Iterable[str] | None = None, known_metric_kinds: Iterable[str] | None = None) -> None:
+    """What the schema cannot say: cross-stage ids, order, probabilities, expressions."""
+    stages = merged.get("stages") or []
+    top = merged.get("__top__", {})
+    if not stages:
+        loaded.error(top.get("stages", (loaded_main(loaded), ())), "the workflow has no stages")
+        return
+    # Job and gate ids are unique across the whole workflow: deal files name them alone.
+    duplicate_ids([j for s in stages for j in s.get("jobs") or []], loaded.diagnostics, "job")
+    duplicate_ids([g for s in stages for g in s.get("gates") or []], loaded.diagnostics, "gate")
+    terminals = [i for i, s in enumerate(stages) if s.get("terminal")]
+    for i in terminals:
+        if i != len(stages) - 1:
+            loaded.error(where(stages[i], "terminal"), f"terminal stage '{stages[i]['id']}' is not the last stage (the last is '{stages[-1]['id']}')")
+    if not terminals:
+        loaded.error(where(stages[-1]), f"no stage is terminal: the last stage '{stages[-1]['id']}' is taken as the terminal one (add terminal: true)", "warning")
+    last_p, last_id = None, None
+    for stage in stages:
+        p = stage.get("probability")
+        if p is not None:
+            if last_p is not None and p < last_p and not stage.get("terminal"):
+                loaded.error(where(stage, "probability"), f"probability falls from {last_p} in '{last_id}' to {p} in '{stage['id']}' as deals advance", "warning")
+            last_p, last_id = p, stage["id"]
+    for gate in stages[-1].get("gates") or []:
+        loaded.error(where(gate), f"gate '{gate.get('id')}' on the terminal stage means nothing: the deal is already won", "warning")
+    fields = merged.get("fields") or {}
+    dschema = deal_schema(fields)["properties"]
+    for stage in stages:
+        for job in stage.get("jobs") or []:
+            if job.get("due") is not None:
+                try:
+                    parse_duration(job["due"])
+                except ValueError as exc:
+                    loaded.error(where(job, "due"), str(exc))
+            if job.get("done_when") is not None:
+                _check_expression(job, "done_when", dschema, loaded)
+            if job.get("uses") is not None and known_actions is not None and job["uses"] not in known_actions:
+                loaded.error(where(job, "uses"), f"no plugin provides the action '{job['uses']}'{did_you_mean(job['uses'], known_actions)}")
+        for gate in stage.get("gates") or []:
+            if gate.get("when") is not None:
+                _check_expression(gate, "when", dschema, loaded)
+            if gate.get("when") is None and gate.get("approval") is None:
+                loaded.error(where(gate), f"gate '{gate.get('id')}' has neither `when` nor `approval`: it would always hold", "warning")
+    stage_ids = [s["id"] for s in stages]
+    channels = merged.get("channels") or {}
+    for name, channel in channels.items():
+        if known_channels is not None and channel.get("use") not in known_channels:
+            loaded.error(_top_child(top, "channels", name, "use"), f"no plugin provides the channel type '{channel.get('use')}'{did_you_mean(str(channel.get('use')), known_channels)}")
+    for rule in merged.get("notifications") or []:
+        if rule.get("channel") not in channels and rule.get("channel") != "console":
+            loaded.error(where(rule, "channel"), f"no channel '{rule.get('channel')}' under channels:{did_you_mean(str(rule.get('channel')), list(channels) + ['console'])}")
+        if rule.get("where") is not None:
+            _check_expression(rule, "where", dschema, loaded, extra_names=("event",))
+    for metric in merged.get("metrics") or []:
+        for key in ("from", "to", "stage"):
+            if metric.get(key) is not None and metric[key] not in stage_ids:
+                loaded.error(where(metric, key), f"no stage '{metric[key]}'{did_you_mean(str(metric[key]), stage_ids)}")
+        if known_metric_kinds is not None and metric.get("kind") not in known_metric_kinds:
+            loaded.error(where(metric, "kind"), f"unknown metric kind '{metric.get('kind')}'{did_you_mean(str(metric.get('kind')), known_metric_kinds)}")
+        if metric.get("where") is not None:
+            _check_expression(metric, "where", dschema, loaded)
+
+
+def loaded_main(loaded: Loaded) -> str:
+    return next(iter(loaded.texts), "?")
+
+
+def _top_child(top: dict, key: str, *path: Any) -> tuple[str, tuple]:
+    file, base = top.get(key, ("?", (key,)))
+    return (file, base + tuple(path))
+
+
+def _check_expression(element: dict, key: str, dschema: dict, loaded: Loaded, extra_names: tuple = ()) -> None:
+    src = element[key]
+    try:
+        expr = expressions.parse_expression(src)
+    except expressions.ExpressionError as exc:
+        loaded.error(where(element, key), str(exc))
+        return
+    unknown = sorted(expressions.names_used(expr) - set(expressions.NAMES) - set(extra_names))
+    if unknown:
+        loaded.error(where(element, key), f"unknown name '{unknown[0]}': expressions can use {', '.join(expressions.NAMES + extra_names)}")
+    for path in expressions.deal_fields_used(expr):
+        head = path[0]
+        if head not in dschema:
+            loaded.error(where(element, key), f"expression names deal field '{head}', which neither the deal schema nor the workflow's `fields` declares{did_you_mean(head, dschema)}")
+            continue
+        props = dschema[head].get("properties") if isinstance(dschema[head], dict) else None
+        if len(path) > 1 and props is not None and path[1] not in props and dschema[head].get("additionalProperties") is not True:
+            loaded.error(where(element, key), f"expression names '{head}.{path[1]}', but field '{head}' declares no '{path[1]}'{did_you_mean(path[1], props)}")
+
+
+def build(merged: dict, path: str) -> Workflow:
+    """The model of a merged, checked document."""
+    raw_stages = merged["stages"]
+    n = len(raw_stages)
+    stages = []
+    probs = _probabilities(raw_stages)
+    for i, s in enumerate(raw_stages):
+        terminal = i == n - 1
+        jobs = tuple(Job(
+            id=j["id"], stage=s["id"], title=j.get("title"), owner=j.get("owner"),
+            due=parse_duration(j["due"]) if j.get("due") is not None else None,
+            required=j.get("required", True), done_when=j.get("done_when"), uses=j.get("uses"),
+            with_=j.get("with") or {},
+            retry=Retry(**{k: v for k, v in {
+                "attempts": (j.get("retry") or {}).get("attempts"),
+                "backoff": _seconds((j.get("retry") or {}).get("backoff")),
+                "rate": (j.get("retry") or {}).get("backoff_rate")}.items() if v is not None}),
+        ) for j in s.get("jobs") or [])
+        gates = tuple(Gate(id=g["id"], stage=s["id"], when=g.get("when"), approval=g.get("approval"),
+                           message=g.get("message")) for g in s.get("gates") or [])
+        stages.append(Stage(
+            id=s["id"], index=i, name=s.get("name"), probability=probs[i],
+            forecast_category=s.get("forecast_category") or ("closed" if terminal else "pipeline"),
+            max_days=s.get("max_days"), rot_days=s.get("rot_days"), terminal=terminal, jobs=jobs, gates=gates))
+    document = strip(merged)
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return Workflow(
+        name=merged.get("name") or Path(path).stem, path=path, locale=merged.get("locale") or "en",
+        currency=merged.get("currency") or "EUR", quotas=merged.get("quotas") or {},
+        fields=merged.get("fields") or {}, stages=tuple(stages), metrics=strip(merged.get("metrics") or []),
+        channels=merged.get("channels") or {}, notifications=strip(merged.get("notifications") or []),
+        document=document, digest=digest)
+
+
+def _seconds(text: str | None) -> float | None:
+    if text is None:
+        return None
+    text = str(text)
+    for unit, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    return float(text)
+
+
+def _probabilities(stages: list[dict]) -> list[float]:
+    """Stage probabilities; a stage without one gets one interpolated between its
+    neighbours (0 before the first stage, 1 at the terminal one)."""
+    n = len(stages)
+    known = {i: float(s["probability"]) for i, s in enumerate(stages) if s.get("probability") is not None}
+    known.setdefault(n - 1, 1.0)
+    out = []
+    for i in range(n):
+        if i in known:
+            out.append(known[i])
+            continue
+        lo = max((k for k in known if k < i), default=-1)
+        hi = min(k for k in known if k > i)
+        p_lo = known.get(lo, 0.0)
+        out.append(round(p_lo + (known[hi] - p_lo) * (i - lo) / (hi - lo), 4))
+    return out
+
+
+def load_workflow(path: str | os.PathLike, registry: Any = None) -> tuple[Workflow | None, list[Diagnostic]]:
+    """Load, merge and check a workflow. Returns (workflow or None if it has errors,
+    all diagnostics with positions). `registry` (the plugin manager's view) names the
+    actions, channel types and metric kinds that plugins provide."""
+    loaded = Loaded()
+    validator = workflow_validator()
+    merged = read_chain(path, loaded, validator)
+    if merged is not None:
+        check(merged, loaded,
+              known_actions=registry.action_names() if registry else None,
+              known_channels=registry.channel_names() if registry else None,
+              known_metric_kinds=registry.metric_kind_names() if registry else None)
+    locate_all(loaded.diagnostics, loaded.texts)
+    diagnostics = sorted(loaded.diagnostics, key=lambda d: d.sort_key())
+    if merged is None or has_errors(diagnostics):
+        return None, diagnostics
+    return build(merged, str(path)), diagnostics
+
+
+def merged_document(path: str | os.PathLike) -> dict:
+    loaded = Loaded()
+    merged = read_chain(path, loaded)
+    if merged is None:
+        locate_all(loaded.diagnostics, loaded.texts)
+        raise FlowctlError(loaded.diagnostics)
+    return strip(merged)
+
+
+def looks_like_workflow(doc: Any) -> bool:
+    """Tell a workflow document from a deal document by content."""
+    return isinstance(doc, dict) and ("flowctl" in doc or "stages" in doc or "extends" in doc)

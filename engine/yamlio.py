@@ -1,0 +1,228 @@
+"""Reading YAML and JSON documents safely, fast, and with positions when needed.
+
+The happy path parses with libyaml's CSafeLoader and keeps no marks. When something is
+wrong, `Positions` composes the text once more and maps JSON paths to line and column.
+Dates stay ISO strings, so a YAML deal and a JSON deal mean the same thing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from .diagnostics import Diagnostic, FlowctlError, PathItem
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the build
+    warnings.warn(
+        "PyYAML was built without libyaml: flowctl will parse about 7x slower. "
+        "Install a PyYAML wheel with libyaml (pip install --force-reinstall PyYAML).",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_BOOL = "tag:yaml.org,2002:bool"
+_STR = "tag:yaml.org,2002:str"
+MAX_ALIASES = 1000
+
+
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    pass
+
+
+class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader that refuses duplicate keys and keeps dates as ISO strings."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on".
+                if key_node.tag == _BOOL and not key_node.style:
+                    key_node.tag = _STR
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        "found an unhashable key", key_node.start_mark)
+                if first is not None:
+                    raise DuplicateKeyError(
+                        None, None,
+                        f"duplicate key {key!r} (first defined on line {first.start_mark.line + 1})",
+                        key_node.start_mark)
+                seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.Node) -> str:
+    return loader.construct_scalar(node)
+
+
+Loader.add_constructor(_TIMESTAMP, _construct_timestamp_as_str)
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The file's text; a missing, unreadable, binary or non-UTF-8 file is a FlowctlError."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise FlowctlError(Diagnostic(name, "is a folder, not a file"))
+    except FileNotFoundError:
+        raise FlowctlError(Diagnostic(name, "no such file"))
+    except OSError as exc:
+        raise FlowctlError(Diagnostic(name, f"cannot read: {exc.strerror or exc}"))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise FlowctlError(Diagnostic(
+            name, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            line=line, column=column))
+    if "\x00" in text:
+        raise FlowctlError(Diagnostic(name, "binary file (it contains NUL bytes), not YAML or JSON"))
+    return text
+
+
+def is_json_file(name: str) -> bool:
+    return name.lower().endswith(".json")
+
+
+def parse(text: str, name: str) -> Any:
+    """Parse one YAML or JSON document; syntax errors become a positioned FlowctlError."""
+    if is_json_file(name):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FlowctlError(Diagnostic(name, f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
+        except RecursionError:
+            raise FlowctlError(Diagnostic(name, "nesting too deep"))
+    loader = Loader(text)
+    try:
+        if not loader.check_node():
+            return None
+        node = loader.get_node()
+        if loader.check_node():
+            extra = loader.get_node()
+            raise FlowctlError(Diagnostic(
+                name, "more than one YAML document in the file (one deal or workflow per file, or a list under `deals:`)",
+                line=extra.start_mark.line + 1, column=extra.start_mark.column + 1))
+        if "*" in text:  # aliases are rare in deal files: walk only when one may be there
+            _check_aliases(node, name)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or str(exc)
+        if exc.context and not isinstance(exc, DuplicateKeyError):
+            message = f"{message} ({exc.context})"
+        raise FlowctlError(Diagnostic(
+            name, f"YAML syntax error: {message}" if not isinstance(exc, DuplicateKeyError) else message,
+            line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None))
+    except yaml.YAMLError as exc:
+        raise FlowctlError(Diagnostic(name, f"YAML error: {exc}"))
+    except RecursionError:
+        raise FlowctlError(Diagnostic(name, "nesting too deep"))
+    finally:
+        loader.dispose()
+
+
+def _check_aliases(node: yaml.Node, name: str) -> None:
+    """Refuse documents whose aliases would expand without bound ("billion laughs")."""
+    # The composer shares aliased nodes, so a node met twice is an alias.
+    seen: set[int] = set()
+    expanded = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            expanded += 1
+            if expanded > MAX_ALIASES:
+                raise FlowctlError(Diagnostic(
+                    name, f"too many YAML alias expansions (more than {MAX_ALIASES})",
+                    line=current.start_mark.line + 1, column=current.start_mark.column + 1))
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                stack.append(k)
+                stack.append(v)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read and parse one file (see `parse`)."""
+    return parse(read_text(path), str(path))
+
+
+class Positions:
+    """Maps JSON paths in a document to 1-based (line, column); composed on first use."""
+
+    def __init__(self, text: str):
+        self._text = text
+        self._root: yaml.Node | None = None
+        self._failed = False
+
+    def _compose(self) -> yaml.Node | None:
+        if self._root is None and not self._failed:
+            try:
+                self._root = yaml.compose(self._text, Loader=Loader)
+            except yaml.YAMLError:
+                self._failed = True
+        return self._root
+
+    def locate(self, path: Sequence[PathItem], key: bool = False) -> tuple[int, int] | tuple[None, None]:
+        """Position of the value at `path` (or of its key, with key=True); the deepest
+        node that exists when the path goes further than the document."""
+        node = self._compose()
+        if node is None:
+            return (None, None)
+        key_node = None
+        for item in path:
+            child = None
+            if isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    if k.value == str(item) or k.value == item:
+                        key_node, child = k, v
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
+                key_node, child = None, node.value[item]
+            if child is None:
+                break
+            node = child
+        else:
+            if key and key_node is not None:
+                node = key_node
+        mark = node.start_mark
+        return (mark.line + 1, mark.column + 1)
+
+
+def locate_all(diagnostics: list[Diagnostic], texts: dict[str, str]) -> None:
+    """Fill in line and column of diagnostics that have a path but no position."""
+    cache: dict[str, Positions] = {}
+    for d in diagnostics:
+        if d.line is not None or d.file not in texts:
+            continue
+        pos = cache.get(d.file)
+        if pos is None:
+            pos = cache[d.file] = Positions(texts[d.file])
+        d.line, d.column = pos.locate(d.path, key=getattr(d, "at_key", False))
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
