@@ -1,0 +1,179 @@
+"""`flowctl run`: evaluate, run automated jobs, notify, record."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..deals import find_files
+from ..diagnostics import Diagnostic, FlowctlError
+from ..runner import Runner
+from ..store import mask_url
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_json, format_option, handle_errors,
+                     load_workflow_or_fail, now_option, open_store, pass_context, progress,
+                     resolve_workflow_path, store_option, today, warn)
+
+PLAN_VERSION = 1
+
+
+@click.command()
+@click.argument("deals", nargs=-1, type=click.Path())
+@click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
+              help="Workflow file (default: workflow.yaml here).")
+@now_option
+@store_option
+@click.option("--dry-run", is_flag=True, help="Show the plan; change nothing, not even the store.")
+@click.option("--save-plan", type=click.Path(dir_okay=False), help="With --dry-run: write the plan to this file.")
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
+              help="Apply a plan saved by --dry-run --save-plan; refuse if anything changed since.")
+@format_option
+@pass_context
+@handle_errors
+def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt.datetime | None,
+        store_url: str | None, dry_run: bool, save_plan: str | None, plan_file: str | None, fmt: str) -> None:
+    """Evaluate every deal, run automated jobs, notify, and record history.
+
+    DEALS are files or folders (searched recursively); default: deals/ beside the workflow."""
+    plan = None
+    if plan_file:
+        plan = _read_plan(plan_file)
+        workflow_path = workflow_path or plan["workflow"]
+        deals = deals or tuple(plan["deals"])
+        store_url = store_url or plan.get("store")
+        now = dt.datetime.fromisoformat(plan["now"])
+    if save_plan and not dry_run:
+        raise click.UsageError("--save-plan goes with --dry-run")
+    workflow_path = resolve_workflow_path(workflow_path)
+    workflow = load_workflow_or_fail(ctx, workflow_path)
+    paths = list(deals) or default_deals(workflow_path)
+    day = today(now)
+    store = open_store(ctx, store_url, workflow_path)
+    try:
+        if plan is not None:
+            _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
+        runner = Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=dry_run,
+                        keep_deals=fmt == "json" or dry_run, digests=bool(save_plan))
+
+        def bar(files):
+            return _Progress(files)
+
+        result = runner.run(paths, progress=bar if sys.stderr.isatty() else None)
+        if not dry_run:
+            store.finish_run(runner.run_id, "errors" if result.errors else "ok",
+                             result.summary(dry_run))
+            ctx.plugins.run_finished(result.summary(dry_run), result.events)
+            for failure in ctx.plugins.take_failures():
+                result.errors += 1
+                result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
+    finally:
+        store.close()
+    if save_plan:
+        _write_plan(save_plan, workflow_path, workflow, paths, store_url, day, result)
+    _report(result, dry_run, fmt, workflow)
+    sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
+
+
+class _Progress:
+    def __init__(self, files: list[str]):
+        self.files = files
+
+    def __iter__(self):
+        with click.progressbar(self.files, label="deals", file=sys.stderr) as bar:
+            yield from bar
+
+
+def _report(result, dry_run: bool, fmt: str, workflow) -> None:
+    summary = result.summary(dry_run)
+    if fmt == "json":
+        data = {"deals": result.deals, "events": [e.to_json() for e in result.events], "summary": summary}
+        if dry_run:
+            data["plan"] = _plan_body(result)
+        data["diagnostics"] = [d.to_json() for d in result.diagnostics]
+        echo_json(data)
+        return
+    for d in result.diagnostics:
+        click.echo(d.format(), err=True)
+    for w in result.warnings:
+        warn(w)
+    if dry_run:
+        click.secho("DRY RUN: nothing was changed, not even the store. This is what a run would do:", fg="yellow", bold=True)
+        for t in result.transitions:
+            click.echo(f"  move    {t['deal']}: {t['from'] or '(new)'} -> {t['to']}" + (f" ({t['outcome']})" if t["outcome"] != "open" else ""))
+        for a in result.actions:
+            click.echo(f"  action  {a['deal']}: {a['action']} ({a['job']})")
+        for e in result.events:
+            click.echo(f"  event   {e.kind} {e.deal} [{e.stage}]")
+        for n in result.notifications:
+            click.echo(f"  notify  {n['channel']} to {n['to']}: {n['subject']}")
+        for s in result.skipped:
+            click.echo(f"  skip    {s['what']} ({s['why']})")
+    else:
+        for e in result.events:
+            click.echo(f"{e.kind:16} {e.deal} [{e.stage}] {e.at.isoformat()}")
+    stages = summary["by_stage"]
+    order = {s.id: s.index for s in workflow.stages}
+    click.echo(f"{summary['deals']} deal(s): " + ", ".join(
+        f"{workflow.stage_by_id[s].text(workflow.locale) if s in workflow.stage_by_id else s} {v['count']}"
+        for s, v in sorted(stages.items(), key=lambda kv: order.get(kv[0], 99))))
+    c = result.counts
+    click.echo(f"{len(result.events)} event(s), {c.get('actions_ok', 0)} action(s) ok, {c.get('actions_failed', 0)} failed, "
+               f"{c.get('notifications_queued', 0)} notification(s) queued, {c.get('sent', 0)} sent"
+               + (f", {c.get('unchanged', 0)} unchanged" if c.get("unchanged") else "")
+               + (f"; {result.errors} error(s)" if result.errors else ""))
+
+
+def _plan_body(result) -> dict:
+    return {"transitions": result.transitions,
+            "actions": [{k: a[k] for k in ("deal", "job", "action")} for a in result.actions],
+            "events": sorted(e.key for e in result.events),
+            "notifications": sorted(n["key"] for n in result.notifications)}
+
+
+def _write_plan(path: str, workflow_path: str, workflow, paths: list[str], store_url: str | None, day: dt.date, result) -> None:
+    digests = {f: _digest(f) for f in find_files(paths)}
+    plan = {"version": PLAN_VERSION, "workflow": workflow_path, "workflow_digest": workflow.digest,
+            "deals": paths, "store": store_url, "now": day.isoformat(), "files": digests, **_plan_body(result)}
+    tmp = Path(path + ".tmp")
+    tmp.write_text(json.dumps(plan, indent=2), "utf-8")
+    tmp.replace(path)
+    click.echo(f"plan saved to {path}; apply it with: flowctl run --plan {path}", err=True)
+
+
+def _digest(file: str) -> str:
+    try:
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def _read_plan(path: str) -> dict:
+    try:
+        plan = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FlowctlError(Diagnostic(path, f"not a flowctl plan: {exc}"))
+    if not isinstance(plan, dict) or plan.get("version") != PLAN_VERSION:
+        raise FlowctlError(Diagnostic(path, "not a flowctl plan (or one from another version)"))
+    return plan
+
+
+def _check_plan(ctx: Context, plan: dict, workflow, workflow_path: str, store, paths: list[str], day: dt.date) -> None:
+    problems = []
+    if workflow.digest != plan["workflow_digest"]:
+        problems.append(f"the workflow {workflow_path} changed")
+    now_files = {f: _digest(f) for f in find_files(paths)}
+    for f in sorted(set(now_files) | set(plan["files"])):
+        if now_files.get(f) != plan["files"].get(f):
+            problems.append(f"{f} " + ("is new" if f not in plan["files"] else "is gone" if f not in now_files else "changed"))
+    if not problems:
+        again = Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=True, keep_deals=False).run(paths)
+        if _plan_body(again) != {k: plan[k] for k in ("transitions", "actions", "events", "notifications")}:
+            problems.append("the store changed since the plan was made (another run happened)")
+    if problems:
+        raise FlowctlError([Diagnostic(plan.get("workflow", "plan"), "refusing to apply the plan: " + p) for p in problems])
+
+
+COMMANDS = (run,)

@@ -1,0 +1,162 @@
+"""Notifications: from events and the workflow's rules to outbox items, and delivery of
+the outbox through channel plugins.
+
+An outbox item's key is deterministic (event key + rule + recipient), so it is queued
+once; delivery marks it sent, and a failed delivery stays queued for the next run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+from typing import Any, Iterable
+
+from .diagnostics import FlowctlError
+from .expressions import ENV
+from .hooktypes import ChannelType, DeliveryError, Message
+from .model import Workflow
+from .store import Event, OutboxItem, Store
+from .templating import Templates
+
+DEFAULT_SUBJECTS = {
+    "stage_entered": "{{ deal.id }} entered {{ stage_name }}",
+    "stage_regressed": "{{ deal.id }} moved back to {{ stage_name }}",
+    "job_overdue": "{{ deal.id }}: {{ job_title }} is overdue",
+    "deal_stuck": "{{ deal.id }} is stuck in {{ stage_name }} ({{ event.data.days_in_stage }} days)",
+    "deal_rotting": "{{ deal.id }} has had no activity for a while",
+    "gate_blocked": "{{ deal.id }} is blocked by {{ event.data.gate }}",
+    "deal_won": "{{ deal.id }} won",
+    "deal_lost": "{{ deal.id }} lost",
+    "metric_alert": "Metric {{ event.data.metric }} is off target",
+}
+IMPLICIT_CHANNELS = {"console": {"use": "console"}}
+
+
+def channels_of(workflow: Workflow) -> dict[str, dict]:
+    return {**IMPLICIT_CHANNELS, **workflow.channels}
+
+
+def recipient_for(event: Event, deal: dict, rule: dict, templates: Templates, context: dict) -> str | None:
+    """The rule's `to` (a template), else the job's owner for job_overdue when it is an
+    address, else the deal's owner."""
+    if rule.get("to"):
+        return templates.render_string(rule["to"], **context).strip() or None
+    owner = (event.data or {}).get("owner")
+    if event.kind == "job_overdue" and owner and "@" in owner:
+        return owner
+    return deal.get("owner") if deal else None
+
+
+class Notifier:
+    """Turns events into outbox items according to the workflow's `notifications:`."""
+
+    def __init__(self, workflow: Workflow, templates: Templates):
+        self.workflow = workflow
+        self.templates = templates
+        self.rules = [(i, r) for i, r in enumerate(workflow.notifications)]
+        self._where = {i: ENV.compile_expression(r["where"], undefined_to_none=True)
+                       for i, r in self.rules if r.get("where")}
+        self._digests: dict[tuple, list[tuple[Event, dict]]] = {}
+
+    def _context(self, event: Event, deal: dict | None) -> dict:
+        wf = self.workflow
+        stage = wf.stage_by_id.get(event.stage or "")
+        job = wf.job_by_id.get((event.data or {}).get("job", ""))
+        return {"event": event.to_json(), "deal": deal or {}, "workflow": {"name": wf.name},
+                "stage_name": stage.text(wf.locale) if stage else (event.stage or ""),
+                "job": {"id": job.id, "owner": job.owner, "title": job.text(wf.locale)} if job else None,
+                "job_title": job.text(wf.locale) if job else "", "now": event.at.isoformat()}
+
+    def items_for(self, event: Event, deal: dict | None, now: dt.date) -> list[OutboxItem]:
+        """Outbox items for one event (digest rules collect, see `digests`)."""
+        out = []
+        for i, rule in self.rules:
+            kinds = rule["on"] if isinstance(rule["on"], list) else [rule["on"]]
+            if event.kind not in kinds:
+                continue
+            context = self._context(event, deal)
+            if i in self._where:
+                try:
+                    if not self._where[i](**context):
+                        continue
+                except Exception:
+                    continue
+            to = recipient_for(event, deal or {}, rule, self.templates, context)
+            if rule.get("digest"):
+                self._digests.setdefault((i, rule["channel"], to), []).append((event, deal or {}))
+                continue
+            subject = self.templates.render_string(rule.get("subject") or DEFAULT_SUBJECTS.get(event.kind, "{{ event.kind }}"), **context)
+            body = self.templates.render(rule.get("template") or "message.txt.j2", **context)
+            key = f"{event.key}|{rule.get('id', i)}|{rule['channel']}|{to}"
+            out.append(OutboxItem(key, rule["channel"], to, subject.strip(), body,
+                                  {"events": [event.to_json()], "deal": _deal_payload(deal)}, created_at=now))
+        return out
+
+    def digests(self, now: dt.date) -> list[OutboxItem]:
+        """One message per (rule, recipient) listing all its events of this run."""
+        out = []
+        for (i, channel, to), entries in sorted(self._digests.items(), key=lambda kv: str(kv[0])):
+            rule = self.workflow.notifications[i]
+            keys = sorted(e.key for e, _ in entries)
+            digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
+            context = {"events": [dict(e.to_json(), deal=_deal_payload(d), **self._context(e, d)) for e, d in entries],
+                       "recipient": to, "count": len(entries), "now": now.isoformat(), "workflow": {"name": self.workflow.name}}
+            subject = self.templates.render_string(rule.get("subject") or "{{ count }} item(s) need your attention", **context)
+            body = self.templates.render(rule.get("template") or "digest.txt.j2", **context)
+            out.append(OutboxItem(f"digest|{rule.get('id', i)}|{channel}|{to}|{digest}", channel, to, subject.strip(), body,
+                                  {"events": [e.to_json() for e, _ in entries]}, created_at=now))
+        self._digests.clear()
+        return out
+
+
+def _deal_payload(deal: dict | None) -> dict:
+    if not deal:
+        return {}
+    return {k: deal.get(k) for k in ("id", "name", "account", "owner", "amount", "currency", "expected_close") if k in deal}
+
+
+def resolve_secrets(config: dict) -> dict:
+    """The channel config with every `X_env: VAR` also given as `X: <value of VAR>`."""
+    out = dict(config)
+    for key, var in config.items():
+        if key.endswith("_env") and isinstance(var, str):
+            value = os.environ.get(var)
+            if value is None:
+                raise DeliveryError(f"environment variable {var} (for {key[:-4]}) is not set")
+            out[key[:-4]] = value
+    return out
+
+
+@dataclasses.dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: list[str] = dataclasses.field(default_factory=list)
+
+
+def deliver(store: Store, workflow: Workflow, channel_types: dict[str, ChannelType]) -> DeliveryReport:
+    """Try every queued or failed outbox item once; record each attempt."""
+    report = DeliveryReport()
+    channels = channels_of(workflow)
+    for item in store.outbox(("queued", "failed")):
+        config = channels.get(item.channel)
+        try:
+            if config is None:
+                raise DeliveryError(f"no channel '{item.channel}' in the workflow any more")
+            kind = channel_types.get(config.get("use"))
+            if kind is None:
+                raise DeliveryError(f"no plugin provides the channel type '{config.get('use')}'")
+            kind.send(resolve_secrets(config), Message(item.key, item.channel, item.recipient, item.subject,
+                                                       item.body, item.payload))
+        except DeliveryError as exc:
+            store.mark_outbox(item.key, "failed", str(exc))
+            report.failed.append(f"{item.channel} to {item.recipient}: {exc}")
+        except FlowctlError:
+            raise
+        except Exception as exc:  # a channel plugin's bug must not lose the message
+            store.mark_outbox(item.key, "failed", f"{type(exc).__name__}: {exc}")
+            report.failed.append(f"{item.channel} to {item.recipient}: channel plugin failed: {type(exc).__name__}: {exc}")
+        else:
+            store.mark_outbox(item.key, "sent")
+            report.sent += 1
+    return report

@@ -1,0 +1,324 @@
+"""`flowctl run`: the data path, top to bottom.
+
+load workflow -> compile -> for each changed deal file: read, check, evaluate -> run
+automated jobs -> diff with the store (events) -> notifications into the outbox ->
+record the batch in one transaction -> deliver the outbox.
+Unchanged files (same size, mtime and workflow, no deadline passed) are not read again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .actions import due_actions, run_action
+from .compiled import CompiledWorkflow
+from .deals import DealDoc, find_files
+from .diagnostics import Diagnostic
+from .evaluate import DealState, Facts, evaluate
+from .events import new_events
+from .hooktypes import ActionContext
+from .model import Workflow
+from .notify import Notifier, channels_of, deliver
+from .pipeline import read_checked
+from .store import Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
+from .summary import error_summary, state_summary
+from .templating import Templates
+
+BATCH_SIZE = 500
+
+
+@dataclasses.dataclass
+class RunResult:
+    deals: list[dict] = dataclasses.field(default_factory=list)
+    events: list[Event] = dataclasses.field(default_factory=list)
+    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+    actions: list[dict] = dataclasses.field(default_factory=list)
+    notifications: list[dict] = dataclasses.field(default_factory=list)
+    transitions: list[dict] = dataclasses.field(default_factory=list)
+    skipped: list[dict] = dataclasses.field(default_factory=list)  # what a run did not do, and why
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    errors: int = 0
+    counts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    file_digests: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    by_stage: dict[str, dict] = dataclasses.field(default_factory=dict)
+
+    def tally(self, summary: dict) -> None:
+        """Count a deal into the per-stage figures (kept even when deals are not)."""
+        key = summary["stage"] if summary.get("outcome") == "open" else summary.get("outcome")
+        row = self.by_stage.setdefault(key, {"count": 0, "amount": 0.0, "weighted": 0.0})
+        row["count"] += 1
+        row["amount"] += summary.get("amount") or 0
+        row["weighted"] += summary.get("weighted_amount") or 0
+
+    def summary(self, dry_run: bool) -> dict:
+        return {"dry_run": dry_run, "deals": self.counts.get("deals", len(self.deals)), "errors": self.errors,
+                "by_stage": self.by_stage, **{k: v for k, v in self.counts.items() if k != "deals"},
+                "warnings": self.warnings}
+
+
+class Runner:
+    def __init__(self, workflow: Workflow, workflow_path: str, plugins: Any, store: Store | None, now: dt.date,
+                 *, dry_run: bool = False, keep_deals: bool = True, digests: bool = False,
+                 sleep: Callable[[float], None] | None = None):
+        self.wf = workflow
+        self.cw = CompiledWorkflow(workflow)
+        self.plugins = plugins
+        self.store = store
+        self.now = now
+        self.dry_run = dry_run
+        self.keep_deals = keep_deals
+        self.want_digests = digests
+        self.templates = Templates.for_workflow(workflow_path, plugins.template_dirs())
+        self.notifier = Notifier(workflow, self.templates)
+        self.actions = plugins.actions()
+        self.out_dir = Path(workflow_path).resolve().parent / ".flowctl" / "artifacts"
+        self.sleep = sleep
+        self.result = RunResult(counts={"deals": 0, "unchanged": 0, "actions_ok": 0, "actions_failed": 0,
+                                        "notifications_queued": 0, "sent": 0, "delivery_failed": 0})
+        self.run_id = 0
+        self._seen_ids: set[str] = set()
+        self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
+
+    # -- the data path --
+
+    def run(self, paths: Iterable[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
+        store = self.store
+        if store is not None and not self.dry_run:
+            self.run_id = store.start_run(self.now, self.wf.path, self.wf.digest, [])
+        manifest = store.files() if store is not None else {}
+        chunk: list[tuple[DealDoc, list[Diagnostic]]] = []
+        entries: list[FileEntry] = []
+        unchanged: list[FileEntry] = []
+        files = find_files(paths)
+        if progress is not None:
+            files = progress(list(files))
+        for file in files:
+            try:
+                st = os.stat(file)
+            except OSError as exc:
+                self._file_error(Diagnostic(file, f"cannot read: {exc.strerror}"))
+                continue
+            entry = manifest.get(file)
+            if self._unchanged(entry, st):
+                unchanged.append(entry)
+                if len(unchanged) >= BATCH_SIZE:
+                    self._reuse(unchanged)
+                    unchanged = []
+                continue
+            text, docs, problems = read_checked(self.cw, file)
+            if text is not None and self.want_digests:
+                self.result.file_digests[file] = hashlib.sha256(text.encode()).hexdigest()
+            for p in problems:
+                self._file_error(p)
+            ok = not problems
+            ids = []
+            for doc, found in docs:
+                deal_id = str(doc.deal.get("id"))
+                ids.append(deal_id)
+                if any(d.severity == "error" for d in found):
+                    ok = False
+                    self._deal_error(file, deal_id, found)
+                    continue
+                if deal_id in self._seen_ids:
+                    ok = False
+                    self._deal_error(file, deal_id, [Diagnostic(file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))])
+                    continue
+                self._seen_ids.add(deal_id)
+                self.result.diagnostics.extend(found)
+                chunk.append((doc, found))
+            entries.append(FileEntry(file, st.st_size, st.st_mtime_ns, ids, self.wf.digest, None, ok))
+            if len(chunk) >= BATCH_SIZE:
+                self._process(chunk, entries)
+                chunk, entries = [], []
+        self._process(chunk, entries)
+        self._reuse(unchanged)
+        self._finish_notifications()
+        if store is not None and not self.dry_run:
+            report = deliver(store, self.wf, self.plugins.channel_types())
+            self.result.counts["sent"] = report.sent
+            self.result.counts["delivery_failed"] = len(report.failed)
+            for failure in report.failed:
+                self.result.warnings.append(f"notification not delivered (kept in the outbox for the next run): {failure}")
+        elif store is not None:
+            for item in store.outbox(("queued", "failed")):
+                self.result.skipped.append({"what": f"deliver {item.channel} to {item.recipient}: {item.subject}",
+                                            "why": "dry run"})
+        for failure in self.plugins.take_failures():
+            self.result.errors += 1
+            self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
+        return self.result
+
+    def _unchanged(self, entry: FileEntry | None, st: os.stat_result) -> bool:
+        return (entry is not None and entry.ok and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns
+                and entry.workflow_digest == self.wf.digest
+                and (entry.next_deadline is None or entry.next_deadline > self.now))
+
+    def _reuse(self, unchanged: list[FileEntry]) -> None:
+        """Deals of unchanged files: their last state stands; keep it in this run's snapshot."""
+        if not unchanged or self.store is None:
+            return
+        ids = [i for e in unchanged for i in e.deal_ids]
+        records = self.store.deals(ids)
+        batch = Batch(self.run_id)
+        for deal_id in ids:
+            record = records.get(deal_id)
+            if record is None:
+                continue
+            self._seen_ids.add(deal_id)
+            self.result.counts["deals"] += 1
+            self.result.counts["unchanged"] += 1
+            s = record.summary
+            self.result.tally(s)
+            batch.snapshot.append(SnapshotRow(deal_id, record.stage, record.outcome, s.get("amount") or 0.0,
+                                              s.get("probability") or 0.0, s.get("forecast_category") or "", s.get("owner")))
+            if self.keep_deals:
+                self.result.deals.append(s)
+        if self.dry_run:
+            self.result.skipped.extend({"what": f"read {e.path}", "why": "unchanged since the last run"} for e in unchanged)
+        elif batch:
+            self.store.write(batch)
+
+    def _process(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry]) -> None:
+        if not chunk and not entries:
+            return
+        records = self.store.deals([str(doc.deal.get("id")) for doc, _ in chunk]) if self.store is not None else {}
+        batch = Batch(self.run_id, files=entries)
+        deadlines: dict[str, dt.date] = {}
+        failed_files: set[str] = set()
+        for doc, _ in chunk:
+            deal_id = str(doc.deal.get("id"))
+            previous = records.get(deal_id)
+            state, results = self._evaluate_and_act(doc, previous)
+            batch.actions.extend(results)
+            events = new_events(state, self.wf, previous, self.now)
+            for event in events:
+                self.result.events.append(event)
+                items = self.notifier.items_for(event, doc.deal, self.now)
+                batch.outbox.extend(items)
+                self._note_outbox(items)
+            batch.events.extend(events)
+            summary = state_summary(state)
+            record = self._record(state, previous, events, summary)
+            batch.deals.append(record)
+            if previous is None or previous.stage != state.stage or previous.outcome != state.outcome:
+                transition = Transition(deal_id, previous.stage if previous else None, state.stage,
+                                        state.entered_at, state.outcome, self.run_id)
+                batch.transitions.append(transition)
+                self.result.transitions.append({"deal": deal_id, "from": transition.from_stage, "to": state.stage,
+                                                "outcome": state.outcome, "at": state.entered_at.isoformat()})
+            batch.snapshot.append(SnapshotRow(deal_id, state.stage, state.outcome, state.amount, state.probability,
+                                              state.forecast_category, state.owner))
+            self.result.tally(summary)
+            if state.errors:
+                failed_files.add(doc.file)  # read it again next time: its actions are to be retried
+            if state.next_deadline is not None:
+                current = deadlines.get(doc.file)
+                deadlines[doc.file] = min(current, state.next_deadline) if current else state.next_deadline
+            self.result.counts["deals"] += 1
+            if self.keep_deals:
+                self.result.deals.append(summary)
+        for entry in entries:
+            entry.next_deadline = deadlines.get(entry.path)
+            entry.ok = entry.ok and entry.path not in failed_files
+        if self.store is not None and not self.dry_run:
+            self.store.write(batch)
+
+    def _evaluate_and_act(self, doc: DealDoc, previous: DealRecord | None) -> tuple[DealState, list]:
+        deal_id = str(doc.deal.get("id"))
+        facts = Facts(dict(previous.first_seen), dict(previous.actions_ok)) if previous else Facts()
+        results = []
+        state = evaluate(self.cw, doc.deal, self.now, facts, file=doc.file)
+        for _ in range(len(self.wf.stages)):  # an action's success may move the deal on
+            jobs = due_actions(state, self.wf)
+            if not jobs:
+                break
+            progressed = False
+            for job in jobs:
+                if self.dry_run:
+                    self.result.actions.append({"deal": deal_id, "job": job.id, "action": job.uses, "would_run": True})
+                    self.result.skipped.append({"what": f"action {job.uses} for {deal_id} ({job.id})", "why": "dry run"})
+                    continue
+                result = run_action(self.actions.get(job.uses or ""), job, self._action_context(doc, state, job),
+                                    self.now, **({"sleep": self.sleep} if self.sleep else {}))
+                results.append(result)
+                self.result.actions.append({"deal": deal_id, "job": job.id, "action": job.uses, "ok": result.ok,
+                                            "attempts": result.attempts, "output": result.output, "error": result.error})
+                if result.ok:
+                    self.result.counts["actions_ok"] += 1
+                    facts.actions_ok[job.id] = self.now
+                    progressed = True
+                else:
+                    self.result.counts["actions_failed"] += 1
+                    self.result.errors += 1
+                    state.errors.append(f"action {job.uses} of job {job.id} failed: {result.error}")
+            if not progressed:
+                break
+            errors = state.errors
+            state = evaluate(self.cw, doc.deal, self.now, facts, file=doc.file)
+            state.errors = errors
+        return state, results
+
+    def _action_context(self, doc: DealDoc, state: DealState, job: Any) -> ActionContext:
+        def render(template: str, locale: str | None = None, **extra: Any) -> str:
+            return self.templates.render(template, deal=doc.deal, state=state_summary(state), workflow=self.wf,
+                                         locale=locale or self.wf.locale, now=self.now.isoformat(), **extra)
+
+        def notify(channel: str, to: str | None = None, subject: str = "", template: str | None = None) -> None:
+            context = {"deal": doc.deal, "job": {"id": job.id, "title": job.text(self.wf.locale)},
+                       "now": self.now.isoformat(), "workflow": {"name": self.wf.name}}
+            recipient = self.templates.render_string(to, **context).strip() if to else doc.deal.get("owner")
+            body = self.templates.render(template or "action_message.txt.j2", **context)
+            item = OutboxItem(f"{state.id}:action:{job.id}|{channel}|{recipient}", channel, recipient,
+                              self.templates.render_string(subject, **context).strip(), body,
+                              {"deal": {k: doc.deal.get(k) for k in ("id", "name", "owner", "amount")}, "job": job.id},
+                              created_at=self.now)
+            if channel not in channels_of(self.wf):
+                raise ValueError(f"no channel '{channel}' in the workflow")
+            self._pending_outbox.append(item)
+
+        return ActionContext(deal=doc.deal, state=state, job=job, params=dict(job.with_), workflow=self.wf,
+                             now=self.now, out_dir=self.out_dir, dry_run=self.dry_run, render=render, notify=notify)
+
+    def _record(self, state: DealState, previous: DealRecord | None, events: list[Event], summary: dict) -> DealRecord:
+        first_seen = dict(previous.first_seen) if previous else {}
+        first_seen.setdefault(state.stage, state.entered_at if state.entered_from == "first_seen" else self.now)
+        actions_ok = dict(previous.actions_ok) if previous else {}
+        for job in state.jobs:
+            if job.how == "action" and job.done_at is not None:
+                actions_ok.setdefault(job.id, job.done_at)
+        keys = set(previous.event_keys) if previous else set()
+        keys.update(e.key for e in events)
+        return DealRecord(state.id, state.file or "", state.stage, state.outcome, state.entered_at, first_seen,
+                          actions_ok, keys, summary, state.next_deadline, self.wf.digest)
+
+    def _note_outbox(self, items: list[OutboxItem]) -> None:
+        self.result.counts["notifications_queued"] += len(items)
+        for item in items:
+            self.result.notifications.append({"key": item.key, "channel": item.channel, "to": item.recipient,
+                                              "subject": item.subject})
+
+    def _finish_notifications(self) -> None:
+        items = self.notifier.digests(self.now) + self._pending_outbox
+        self._pending_outbox = []
+        if not items:
+            return
+        self._note_outbox(items)
+        if self.store is not None and not self.dry_run:
+            self.store.write(Batch(self.run_id, outbox=items))
+
+    def _file_error(self, diagnostic: Diagnostic) -> None:
+        self.result.errors += 1
+        self.result.diagnostics.append(diagnostic)
+        if self.keep_deals:
+            self.result.deals.append(error_summary(None, diagnostic.file, [diagnostic.format()]))
+
+    def _deal_error(self, file: str, deal_id: str, found: list[Diagnostic]) -> None:
+        self.result.errors += 1
+        self.result.diagnostics.extend(found)
+        if self.keep_deals:
+            self.result.deals.append(error_summary(deal_id, file, [d.format() for d in found if d.severity == "error"]))

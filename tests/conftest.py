@@ -1,0 +1,80 @@
+"""Shared fixtures: a scratch project (workflow + deals) and the CLI runner."""
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
+
+WORKFLOW = """\
+flowctl: 1
+name: test-sales
+locale: en
+currency: EUR
+fields:
+  roi: {type: number}
+stages:
+  - id: prospect
+    probability: 0.1
+    max_days: 10
+    rot_days: 5
+    jobs:
+      - {id: verify, title: Verify the prospect, owner: rep, due: 7d}
+      - {id: meet, required: false}
+  - id: qualified
+    probability: 0.3
+    jobs:
+      - {id: agenda, due: 3d, owner: alice@example.com}
+    gates:
+      - {id: roi-ok, when: "deal.roi >= 1.2", message: ROI too low}
+  - id: proposed
+    probability: 0.6
+    gates:
+      - {id: price-approved, approval: management}
+  - id: closed
+    terminal: true
+    jobs:
+      - {id: deliver, due: 30d}
+"""
+
+
+class Project:
+    """A workflow file and a deals/ folder in a temporary directory."""
+
+    def __init__(self, root: Path, workflow: str = WORKFLOW):
+        self.root = root
+        self.workflow = root / "workflow.yaml"
+        self.workflow.write_text(workflow)
+        self.deals = root / "deals"
+        self.deals.mkdir()
+
+    def deal(self, deal_id: str, body: str = "", name: str | None = None) -> Path:
+        path = self.deals / (name or f"{deal_id}.yaml")
+        path.write_text(f"id: {deal_id}\nowner: bob@example.com\namount: 1000\ncreated: 2026-01-01\n"
+                        + textwrap.dedent(body))
+        return path
+
+    def args(self, *extra: str) -> list[str]:
+        return [*extra, "-w", str(self.workflow), "--store", f"sqlite:///{self.root / 'state.db'}"]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+@pytest.fixture
+def cli():
+    from flowctl.cli import main
+
+    runner = CliRunner()
+
+    def invoke(*args: str, **kwargs):
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False, **kwargs)
+        return result
+    return invoke
