@@ -103,8 +103,12 @@ def load_workflow_or_fail(ctx: Context, path: str):
     return workflow
 
 
-def open_store(ctx: Context, url: str | None, workflow_path: str):
+def open_store(ctx: Context, url: str | None, workflow_path: str, *, must_exist: bool = False):
+    """The store at url (default: SQLite beside the workflow). With must_exist, None
+    when an SQLite file is not there yet: a dry run or a look must not create one."""
     url = url or default_store_url(workflow_path)
+    if must_exist and url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+        return None
     store = ctx.plugins.open_store(url)
     if store is None:
         raise click.UsageError(f"no plugin handles the store URL {url!r} (sqlite:///… or postgresql://…)")

@@ -14,7 +14,7 @@ from ..evaluate import DealState, Facts
 from ..events import conditions
 from ..pipeline import evaluate_all
 from ..summary import state_summary
-from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, default_store_url, echo_json,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
                      resolve_workflow_path, store_option, today)
 
@@ -24,10 +24,7 @@ ATTENTION = ("job_overdue", "deal_stuck", "deal_rotting", "gate_blocked")
 def _facts_from_store(ctx: Context, store_url: str | None, workflow_path: str):
     """Facts the store knows (first seen dates, automated jobs done); none when there
     is no store yet — looking must not create one."""
-    url = store_url or default_store_url(workflow_path)
-    if store_url is None and not os.path.exists(url[len("sqlite:///"):]):
-        return None, None
-    store = ctx.plugins.open_store(url)
+    store = open_store(ctx, store_url, workflow_path, must_exist=True)
     if store is None:
         return None, None
 

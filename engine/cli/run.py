@@ -51,7 +51,7 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     workflow = load_workflow_or_fail(ctx, workflow_path)
     paths = list(deals) or default_deals(workflow_path)
     day = today(now)
-    store = open_store(ctx, store_url, workflow_path)
+    store = open_store(ctx, store_url, workflow_path, must_exist=dry_run)
     try:
         if plan is not None:
             _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
@@ -70,7 +70,8 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
                 result.errors += 1
                 result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if save_plan:
         _write_plan(save_plan, workflow_path, workflow, paths, store_url, day, result)
     _report(result, dry_run, fmt, workflow)

@@ -1,0 +1,902 @@
+"""Tests for flowctl.dealedit: surgical, atomic edits of deal files."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import stat
+import string
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from flowctl import dealedit
+from flowctl.dealedit import (
+    AlreadyRecorded,
+    DealEditError,
+    edit_text,
+    record_approval,
+    record_job_done,
+)
+
+D = date(2026, 11, 23)
+LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader") else [])
+
+
+@pytest.fixture(autouse=True, params=LOADERS, ids=lambda loader: loader.__name__)
+def loader(request, monkeypatch):
+    """Run every test with libyaml's marks and with the pure-Python loader's."""
+    monkeypatch.setattr(dealedit, "_LOADER", request.param)
+    return request.param
+
+
+def put(tmp_path: Path, text: str, name: str = "deal.yaml") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def get(path: Path) -> str:
+    return path.read_bytes().decode("utf-8")
+
+
+def done(tmp_path: Path, text: str, job: str = "send-offer", name: str = "deal.yaml", deal: str = "A", **kw) -> str:
+    """Record ``job`` in a file holding ``text``; return the new text (asserting it was written)."""
+    path = put(tmp_path, text, name)
+    assert record_job_done(path, deal, job, at=kw.pop("at", D), **kw) is True
+    return get(path)
+
+
+# ---------------------------------------------------------------------------------
+# section present, block style
+
+
+def test_block_section_simple(tmp_path):
+    old = "id: A\njobs:\n  verify: 2026-10-03\n  meet: 2026-10-05\nroi: 1.4\n"
+    new = done(tmp_path, old)
+    assert new == old.replace("  meet: 2026-10-05\n", "  meet: 2026-10-05\n  send-offer: 2026-11-23\n")
+
+
+def test_block_section_with_by_and_note(tmp_path):
+    old = "id: A\njobs:\n  verify: 2026-10-03\n"
+    new = done(tmp_path, old, by="alice", note="called twice")
+    assert new == old + "  send-offer: {at: 2026-11-23, by: alice, note: called twice}\n"
+
+
+def test_block_section_keeps_indentation_of_siblings(tmp_path):
+    old = "id: A\njobs:\n    verify: 2026-10-03   # four spaces here\nowner: bob\n"
+    new = done(tmp_path, old)
+    assert new == old.replace("here\n", "here\n    send-offer: 2026-11-23\n")
+
+
+def test_block_section_last_entry_nested_mapping_and_comments(tmp_path):
+    old = (
+        "id: A  # the deal\n"
+        "jobs:\n"
+        "  verify: 2026-10-03\n"
+        "  meet:\n"
+        "    at: 2026-10-05\n"
+        "    by: alice   # she went alone\n"
+        "    # more about the meeting\n"
+        "\n"
+        "# approvals come next\n"
+        "approvals: {}\n"
+    )
+    new = done(tmp_path, old)
+    assert new == old.replace("alone\n", "alone\n  send-offer: 2026-11-23\n")
+
+
+def test_block_section_last_entry_block_scalar(tmp_path):
+    old = "id: A\njobs:\n  meet:\n    at: 2026-10-05\n    note: |\n      long\n      text\n\n  # c\nroi: 1\n"
+    new = done(tmp_path, old)
+    assert new == old.replace("\n\n  # c\n", "\n\n  send-offer: 2026-11-23\n  # c\n")
+    assert yaml.safe_load(new)["jobs"]["meet"]["note"] == "long\ntext\n"
+
+
+def test_block_section_is_last_in_file_with_trailing_comments(tmp_path):
+    old = "id: A\njobs:\n  verify: 2026-10-03\n\n# end of deal\n\n"
+    new = done(tmp_path, old)
+    assert new == "id: A\njobs:\n  verify: 2026-10-03\n  send-offer: 2026-11-23\n\n# end of deal\n\n"
+
+
+def test_block_section_listed_job_with_null_value_gets_the_date(tmp_path):
+    old = "id: A\njobs:\n  verify:   # to do\n  meet: ~\n"
+    assert done(tmp_path, old, job="verify") == "id: A\njobs:\n  verify: 2026-11-23   # to do\n  meet: ~\n"
+    assert done(tmp_path, old, job="meet") == "id: A\njobs:\n  verify:   # to do\n  meet: 2026-11-23\n"
+
+
+# ---------------------------------------------------------------------------------
+# section present, flow style, empty or null
+
+
+def test_flow_section(tmp_path):
+    old = "id: A\njobs: {a: 2026-10-01}  # flow\nroi: 2\n"
+    assert done(tmp_path, old, job="b") == "id: A\njobs: {a: 2026-10-01, b: 2026-11-23}  # flow\nroi: 2\n"
+
+
+def test_flow_section_multiline(tmp_path):
+    old = "id: A\njobs: {\n  a: 2026-10-01,  # first\n  c: 2026-10-02   # second\n}\n"
+    new = done(tmp_path, old, job="b")
+    assert new == "id: A\njobs: {\n  a: 2026-10-01,  # first\n  c: 2026-10-02,   # second\n  b: 2026-11-23\n}\n"
+
+
+@pytest.mark.parametrize(
+    "old, expected",
+    [
+        ("id: A\njobs: {}\nroi: 1\n", "id: A\njobs: {b: 2026-11-23}\nroi: 1\n"),
+        ("id: A\njobs: { }\n", "id: A\njobs: {b: 2026-11-23}\n"),
+        ("id: A\njobs:\nroi: 1\n", "id: A\njobs:\n  b: 2026-11-23\nroi: 1\n"),
+        ("id: A\njobs:  # nothing yet\nroi: 1\n", "id: A\njobs:  # nothing yet\n  b: 2026-11-23\nroi: 1\n"),
+        ("id: A\njobs: null\nroi: 1\n", "id: A\njobs:\n  b: 2026-11-23\nroi: 1\n"),
+        ("id: A\njobs: ~  # none\nroi: 1\n", "id: A\njobs:  # none\n  b: 2026-11-23\nroi: 1\n"),
+        ("id: A\njobs: ~", "id: A\njobs:\n  b: 2026-11-23"),
+        (
+            "deals:\n  - id: A\n    bant:\n        need: true\n    jobs:\n  - id: B\n",
+            "deals:\n  - id: A\n    bant:\n        need: true\n    jobs:\n        b: 2026-11-23\n  - id: B\n",
+        ),
+    ],
+)
+def test_empty_or_null_section(tmp_path, old, expected):
+    assert done(tmp_path, old, job="b") == expected
+
+
+# ---------------------------------------------------------------------------------
+# section absent
+
+
+def test_absent_section_single_deal(tmp_path):
+    old = "# ACME deal\nid: A\nname: Fleet telemetry\nbant: {budget: true}\n"
+    new = done(tmp_path, old)
+    assert new == old + "jobs:\n  send-offer: 2026-11-23\n"
+
+
+def test_absent_section_uses_the_files_indent_step(tmp_path):
+    old = "id: A\nbant:\n    budget: true\nroi: 1.4\n"
+    assert done(tmp_path, old) == old + "jobs:\n    send-offer: 2026-11-23\n"
+
+
+def test_absent_section_after_block_sequence_and_comments(tmp_path):
+    old = (
+        "id: A\n"
+        "activities:\n"
+        "  - {at: 2026-11-20, kind: call}\n"
+        "  - at: 2026-11-21\n"
+        "    kind: mail   # follow-up\n"
+        "\n"
+        "# --- end of ACME ---\n"
+    )
+    new = done(tmp_path, old)
+    assert new == old.replace("follow-up\n", "follow-up\njobs:\n  send-offer: 2026-11-23\n")
+
+
+def test_absent_section_after_block_scalar_at_end(tmp_path):
+    old = "id: A\nnotes: >\n  folded\n  text\n\n\n"
+    new = done(tmp_path, old)
+    assert new == old + "jobs:\n  send-offer: 2026-11-23\n"
+
+
+DEALS = (
+    "# pipeline\n"
+    "deals:\n"
+    "  - id: A\n"
+    "    amount: 100   # k€\n"
+    "\n"
+    "  # B is new\n"
+    "  - id: B\n"
+    "    amount: 200\n"
+    "    bant:\n"
+    "      need: true\n"
+    "  - id: C\n"
+    "    amount: 300\n"
+    "# end\n"
+)
+
+
+def test_absent_section_first_deal_of_list(tmp_path):
+    new = done(tmp_path, DEALS, deal="A")
+    assert new == DEALS.replace("k€\n", "k€\n    jobs:\n      send-offer: 2026-11-23\n")
+
+
+def test_absent_section_middle_deal_of_list(tmp_path):
+    new = done(tmp_path, DEALS, deal="B")
+    assert new == DEALS.replace("need: true\n", "need: true\n    jobs:\n      send-offer: 2026-11-23\n")
+
+
+def test_absent_section_last_deal_of_list(tmp_path):
+    new = done(tmp_path, DEALS, deal="C")
+    assert new == DEALS.replace("300\n", "300\n    jobs:\n      send-offer: 2026-11-23\n")
+
+
+def test_absent_section_indentless_list(tmp_path):
+    old = "deals:\n- id: A\n  amount: 1\n- id: B\n  amount: 2\n"
+    assert done(tmp_path, old, deal="A") == old.replace("1\n", "1\n  jobs:\n    send-offer: 2026-11-23\n")
+    assert done(tmp_path, old, deal="B") == old + "  jobs:\n    send-offer: 2026-11-23\n"
+
+
+def test_flow_deals(tmp_path):
+    old = "deals: [{id: A, amount: 1}, {id: B}]\n"
+    new = done(tmp_path, old, deal="A")
+    assert new == "deals: [{id: A, amount: 1, jobs: {send-offer: 2026-11-23}}, {id: B}]\n"
+
+
+def test_section_in_list_deal_present(tmp_path):
+    old = "deals:\n  - id: A\n    jobs:\n      x: 2026-10-01\n  - id: B\n    jobs:\n      x: 2026-10-02\n"
+    assert done(tmp_path, old, deal="B") == old + "      send-offer: 2026-11-23\n"
+    assert done(tmp_path, old, deal="A") == old.replace("10-01\n", "10-01\n      send-offer: 2026-11-23\n")
+
+
+def test_top_level_sequence_of_deals(tmp_path):
+    old = "- id: A\n  amount: 1\n- id: B\n"
+    assert done(tmp_path, old, deal="A") == "- id: A\n  amount: 1\n  jobs:\n    send-offer: 2026-11-23\n- id: B\n"
+
+
+# ---------------------------------------------------------------------------------
+# line endings, BOM, final newline
+
+
+def test_crlf_block(tmp_path):
+    old = "id: A\r\njobs:\r\n  a: 2026-10-01\r\n# c\r\n"
+    assert done(tmp_path, old) == "id: A\r\njobs:\r\n  a: 2026-10-01\r\n  send-offer: 2026-11-23\r\n# c\r\n"
+
+
+def test_crlf_absent_and_null(tmp_path):
+    old = "id: A\r\nname: x\r\n"
+    assert done(tmp_path, old) == old + "jobs:\r\n  send-offer: 2026-11-23\r\n"
+    old = "id: A\r\njobs: ~\r\nroi: 1\r\n"
+    assert done(tmp_path, old) == "id: A\r\njobs:\r\n  send-offer: 2026-11-23\r\nroi: 1\r\n"
+
+
+def test_crlf_without_final_newline(tmp_path):
+    old = "id: A\r\njobs:\r\n  a: 2026-10-01"
+    assert done(tmp_path, old) == old + "\r\n  send-offer: 2026-11-23"
+
+
+@pytest.mark.parametrize(
+    "old, expected",
+    [
+        ("id: A\njobs:\n  a: 2026-10-01", "id: A\njobs:\n  a: 2026-10-01\n  send-offer: 2026-11-23"),
+        ("id: A\nname: x  # c", "id: A\nname: x  # c\njobs:\n  send-offer: 2026-11-23"),
+        ("id: A\njobs:", "id: A\njobs:\n  send-offer: 2026-11-23"),
+        ("id: A\njobs: {a: 1}", "id: A\njobs: {a: 1, send-offer: 2026-11-23}"),
+    ],
+)
+def test_no_final_newline(tmp_path, old, expected):
+    assert done(tmp_path, old) == expected
+
+
+def test_utf8_bom_is_kept(tmp_path):
+    old = "\ufeffid: A\nname: Señor\n"
+    assert done(tmp_path, old) == old + "jobs:\n  send-offer: 2026-11-23\n"
+
+
+# ---------------------------------------------------------------------------------
+# quoting
+
+
+@pytest.mark.parametrize(
+    "line, deal_id",
+    [
+        ('id: "ACME: 001"', "ACME: 001"),
+        ("id: '#42'", "#42"),
+        ("id: 'it''s'", "it's"),
+        ("id: 001", "001"),
+        ("id: 2026", "2026"),
+        ('id: "caf\\u00e9 \\"x\\""', 'café "x"'),
+    ],
+)
+def test_deal_ids_that_need_quoting(tmp_path, line, deal_id):
+    old = f"deals:\n  - id: other\n  - {line}\n    amount: 1\n"
+    new = done(tmp_path, old, deal=deal_id)
+    assert new == old + "    jobs:\n      send-offer: 2026-11-23\n"
+
+
+@pytest.mark.parametrize(
+    "job, rendered",
+    [
+        ("a: b", "'a: b'"),
+        ("x #1", "'x #1'"),
+        ("null", "'null'"),
+        ("yes", "'yes'"),
+        ("123", "'123'"),
+        ("- dash", "'- dash'"),
+        ("{brace}", "'{brace}'"),
+        ("it's", "it's"),
+        ("Überprüfung", "Überprüfung"),
+    ],
+)
+def test_job_ids_that_need_quoting(tmp_path, job, rendered):
+    old = "id: A\njobs:\n  a: 2026-10-01\n"
+    new = done(tmp_path, old, job=job)
+    assert new == old + f"  {rendered}: 2026-11-23\n"
+    assert yaml.safe_load(new)["jobs"][job] == D
+    flow = "id: A\njobs: {a: 2026-10-01}\n"
+    new = done(tmp_path, flow, job=job)
+    assert new == f"id: A\njobs: {{a: 2026-10-01, {rendered}: 2026-11-23}}\n"
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        'he said "yes"',
+        "it's done, #1: signed",
+        "two\nlines\r\nand a tab\t",
+        "  leading and trailing  ",
+        "{not: a mapping}",
+        "ümlaut ✓ 😀",
+        "- a list? no",
+        "null",
+    ],
+)
+def test_notes_that_need_quoting(tmp_path, note):
+    old = "id: A\njobs:\n  a: 2026-10-01\n"
+    new = done(tmp_path, old, by="o'brien@example.com", note=note)
+    added = new[len(old):]
+    assert new.startswith(old) and added.startswith("  send-offer: {at: 2026-11-23, by: ")
+    assert added.count("\n") == 1 and added.endswith("}\n")
+    assert yaml.safe_load(new)["jobs"]["send-offer"] == {"at": D, "by": "o'brien@example.com", "note": note}
+
+
+def test_note_rendering_exact(tmp_path):
+    old = "id: A\njobs: {}\n"
+    new = done(tmp_path, old, by="alice", note='said "ok"\nthen left')
+    assert new == 'id: A\njobs: {send-offer: {at: 2026-11-23, by: alice, note: "said \\"ok\\"\\nthen left"}}\n'
+
+
+# ---------------------------------------------------------------------------------
+# JSON
+
+
+def test_json_insert_member_matching_indent(tmp_path):
+    old = json.dumps({"id": "A", "jobs": {"verify": "2026-10-03"}, "roi": 1.4}, indent=2) + "\n"
+    new = done(tmp_path, old, name="deal.json")
+    assert new == old.replace('"2026-10-03"', '"2026-10-03",\n    "send-offer": "2026-11-23"')
+
+
+def test_json_insert_member_with_details(tmp_path):
+    old = json.dumps({"id": "A", "jobs": {"verify": "2026-10-03"}}, indent=4)
+    new = done(tmp_path, old, name="deal.json", by="alice", note='a "quote"')
+    assert new == old.replace(
+        '"2026-10-03"',
+        '"2026-10-03",\n        "send-offer": {\n            "at": "2026-11-23",\n'
+        '            "by": "alice",\n            "note": "a \\"quote\\""\n        }',
+    )
+    assert json.loads(new)["jobs"]["send-offer"] == {"at": "2026-11-23", "by": "alice", "note": 'a "quote"'}
+
+
+def test_json_create_member(tmp_path):
+    old = '{\n  "id": "A",\n  "amount": 1\n}\n'
+    new = done(tmp_path, old, name="deal.json")
+    assert new == '{\n  "id": "A",\n  "amount": 1,\n  "jobs": {\n    "send-offer": "2026-11-23"\n  }\n}\n'
+
+
+def test_json_compact(tmp_path):
+    old = '{"id": "A", "jobs": {"a": true}}'
+    assert done(tmp_path, old, name="deal.json") == '{"id": "A", "jobs": {"a": true, "send-offer": "2026-11-23"}}'
+    old = '{"id": "A"}'
+    assert done(tmp_path, old, name="deal.json") == '{"id": "A", "jobs": {"send-offer": "2026-11-23"}}'
+
+
+@pytest.mark.parametrize("empty", ["{}", "null", "{ }"])
+def test_json_empty_or_null_section(tmp_path, empty):
+    old = '{\r\n  "id": "A",\r\n  "jobs": ' + empty + ',\r\n  "roi": 2\r\n}'
+    new = done(tmp_path, old, name="deal.json")
+    assert new == old.replace(empty, '{\r\n    "send-offer": "2026-11-23"\r\n  }')
+
+
+def test_json_deals_list_and_tabs(tmp_path):
+    old = '{\n\t"deals": [\n\t\t{\n\t\t\t"id": "A"\n\t\t},\n\t\t{\n\t\t\t"id": "B",\n\t\t\t"jobs": {\n\t\t\t\t"x": "2026-10-01"\n\t\t\t}\n\t\t}\n\t]\n}\n'
+    new = done(tmp_path, old, name="DEALS.JSON", deal="A")
+    assert new == old.replace('"A"\n', '"A",\n\t\t\t"jobs": {\n\t\t\t\t"send-offer": "2026-11-23"\n\t\t\t}\n')
+    new = done(tmp_path, old, name="deals.json", deal="B")
+    assert new == old.replace('"2026-10-01"\n', '"2026-10-01",\n\t\t\t\t"send-offer": "2026-11-23"\n')
+
+
+def test_json_key_needing_escapes(tmp_path):
+    old = '{"id": "A", "jobs": {}}\n'
+    new = done(tmp_path, old, name="deal.json", job='a "b"\\c')
+    assert new == '{"id": "A", "jobs": {"a \\"b\\"\\\\c": "2026-11-23"}}\n'
+
+
+def test_json_errors(tmp_path):
+    with pytest.raises(DealEditError, match=r"deal\.json:1:12: "):
+        record_job_done(put(tmp_path, '{"id": "A",, }', "deal.json"), "A", "x", at=D)
+    with pytest.raises(DealEditError, match=r"deal\.json:3:11: `jobs` of deal A must be an object"):
+        record_job_done(put(tmp_path, '{\n  "id": "A",\n  "jobs": ["x"]\n}', "deal.json"), "A", "x", at=D)
+    path = put(tmp_path, '{"id": "A", "jobs": {"x": "2026-10-01"}}', "deal.json")
+    assert record_job_done(path, "A", "x", at=D) is False
+
+
+# ---------------------------------------------------------------------------------
+# errors
+
+
+def test_unknown_deal(tmp_path):
+    path = put(tmp_path, DEALS)
+    with pytest.raises(DealEditError) as info:
+        record_job_done(path, "Z", "x", at=D)
+    assert str(info.value) == f"deal Z not found in {path}"
+    assert get(path) == DEALS
+
+
+def test_duplicate_deal_ids(tmp_path):
+    path = put(tmp_path, "deals:\n- id: A\n- id: A\n")
+    with pytest.raises(DealEditError, match="appears 2 times"):
+        record_job_done(path, "A", "x", at=D)
+
+
+@pytest.mark.parametrize(
+    "text, where, found",
+    [
+        ("id: A\njobs:\n  - verify\n", "3:3", "a list"),
+        ("id: A\njobs: done\n", "2:7", "the text 'done'"),
+        ("deals:\n  - id: A\n    jobs: 3\n", "3:11", "the value 3"),
+    ],
+)
+def test_section_not_a_mapping(tmp_path, text, where, found):
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError) as info:
+        record_job_done(path, "A", "x", at=D)
+    assert str(info.value) == f"{path}:{where}: `jobs` of deal A must be a mapping, found {found}"
+    assert get(path) == text
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("id: A\njobs: {a: 1\nx: 2\n", ":3:2: "),
+        ("id: A\n  bad: indent\n", ":2:6: "),
+        ("id: A\n\tjobs: {}\n", ":2:1: "),
+        ("id: A\nx: \x07\n", ":2:4: unacceptable character #x0007"),
+        ("---\nid: A\n---\nid: B\n", ":3:1: "),
+    ],
+)
+def test_unparsable_file(tmp_path, text, where):
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError) as info:
+        record_job_done(path, "A", "x", at=D)
+    assert str(info.value).startswith(f"{path}{where}")
+    assert "Traceback" not in str(info.value)
+    assert get(path) == text
+
+
+def test_not_utf8_and_missing_file(tmp_path):
+    path = tmp_path / "deal.yaml"
+    path.write_bytes(b"id: A\nname: \xff\n")
+    with pytest.raises(DealEditError, match="not UTF-8"):
+        record_job_done(path, "A", "x", at=D)
+    with pytest.raises(DealEditError, match="no such file"):
+        record_job_done(tmp_path / "nope.yaml", "A", "x", at=D)
+
+
+def test_alias_and_merge_sections_are_refused(tmp_path):
+    text = "base: &j {a: 1}\ndeals:\n  - id: A\n    jobs: *j\n"
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError, match="alias"):
+        record_job_done(path, "A", "x", at=D)
+    text = "deals:\n  - &b {id: B, jobs: {a: 1}}\n  - <<: *b\n    id: A\n"
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError, match="merge key"):
+        record_job_done(path, "A", "x", at=D)
+    assert get(path) == text
+
+
+def test_bad_arguments(tmp_path):
+    path = put(tmp_path, "id: A\n")
+    with pytest.raises(DealEditError):
+        record_job_done(path, "A", "", at=D)
+    with pytest.raises(DealEditError):
+        record_job_done(path, "A", "x", at="2026-11-23")  # type: ignore[arg-type]
+    assert get(path) == "id: A\n"
+
+
+# ---------------------------------------------------------------------------------
+# already recorded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: A\njobs:\n  send-offer: 2026-10-01\n",
+        "id: A\njobs: {send-offer: true}\n",
+        "id: A\njobs:\n  send-offer: {at: 2026-10-01, by: bob}\n",
+    ],
+)
+def test_job_already_recorded(tmp_path, text):
+    path = put(tmp_path, text)
+    before = os.stat(path)
+    assert record_job_done(path, "A", "send-offer", at=D, by="alice") is False
+    assert get(path) == text
+    assert os.stat(path).st_ino == before.st_ino and os.stat(path).st_mtime_ns == before.st_mtime_ns
+
+
+def test_numeric_job_id_already_recorded(tmp_path):
+    path = put(tmp_path, "id: A\njobs:\n  123: 2026-10-01\n")
+    assert record_job_done(path, "A", "123", at=D) is False
+
+
+def test_edit_text_raises_already_recorded():
+    with pytest.raises(AlreadyRecorded) as info:
+        edit_text("id: A\njobs: {x: 1}\n", "A", "jobs", "x", D)
+    assert info.value.existing == 1
+
+
+# ---------------------------------------------------------------------------------
+# approvals
+
+
+def test_record_approval(tmp_path):
+    old = "id: A\njobs:\n  a: 2026-10-01\napprovals:\n  bant: {by: carol, role: sales, at: 2026-10-02}\nroi: 1\n"
+    path = put(tmp_path, old)
+    assert record_approval(path, "A", "price-approved", role="management", by="bob@example.com", at=D) is True
+    expected = old.replace(
+        "2026-10-02}\n", "2026-10-02}\n  price-approved: {by: bob@example.com, role: management, at: 2026-11-23}\n"
+    )
+    assert get(path) == expected
+    assert record_approval(path, "A", "price-approved", role="management", by="eve", at=D) is False
+    assert get(path) == expected
+    with pytest.raises(DealEditError, match="not an approval by role 'finance'"):
+        record_approval(path, "A", "price-approved", role="finance", by="eve", at=D)
+    assert get(path) == expected
+
+
+def test_record_approval_absent_section(tmp_path):
+    old = "deals:\n  - id: A\n    amount: 1\n  - id: B\n"
+    path = put(tmp_path, old)
+    assert record_approval(path, "A", "g", role="legal", by="x y", at=D) is True
+    assert get(path) == old.replace(
+        "1\n", "1\n    approvals:\n      g: {by: x y, role: legal, at: 2026-11-23}\n"
+    )
+
+
+def test_record_approval_json(tmp_path):
+    old = '{\n  "id": "A",\n  "approvals": {}\n}\n'
+    path = put(tmp_path, old, "deal.json")
+    assert record_approval(path, "A", "g", role="legal", by="bob", at=D) is True
+    assert get(path) == (
+        '{\n  "id": "A",\n  "approvals": {\n    "g": {\n      "by": "bob",\n'
+        '      "role": "legal",\n      "at": "2026-11-23"\n    }\n  }\n}\n'
+    )
+    assert record_approval(path, "A", "g", role="legal", by="eve", at=D) is False
+
+
+# ---------------------------------------------------------------------------------
+# edit_text itself
+
+
+def test_edit_text_is_pure_and_reports_source():
+    text = "id: A\njobs: [x]\n"
+    with pytest.raises(DealEditError, match=r"^d\.yaml:2:7: "):
+        edit_text(text, "A", "jobs", "y", D, source="d.yaml")
+    assert edit_text("id: A\n", "A", "jobs", "y", D) == "id: A\njobs:\n  y: 2026-11-23\n"
+    assert edit_text('{"id": "A"}', "A", "jobs", "y", True, json_format=True) == '{"id": "A", "jobs": {"y": true}}'
+
+
+# ---------------------------------------------------------------------------------
+# atomicity and the safety net
+
+
+def test_atomic_write_replaces_inode_keeps_mode_and_leaves_no_temp(tmp_path):
+    path = put(tmp_path, "id: A\n")
+    os.chmod(path, 0o640)
+    ino = os.stat(path).st_ino
+    assert record_job_done(path, "A", "x", at=D) is True
+    st_after = os.stat(path)
+    assert st_after.st_ino != ino
+    assert stat.S_IMODE(st_after.st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deal.yaml"]
+
+
+def test_symlink_is_followed_and_kept(tmp_path):
+    real = put(tmp_path, "id: A\n", "real.yaml")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(real)
+    assert record_job_done(link, "A", "x", at=D) is True
+    assert link.is_symlink()
+    assert get(real) == "id: A\njobs:\n  x: 2026-11-23\n"
+
+
+def test_safety_net_refuses_and_keeps_bytes(tmp_path, monkeypatch):
+    text = "id: A  # keep me\njobs:\n  a: 2026-10-01\nroi: 1\n"
+    path = put(tmp_path, text)
+    real_compute = dealedit._compute_edit
+
+    def sloppy(*args):
+        new, loc = real_compute(*args)
+        return new.replace("roi: 1", "roi: 2"), loc
+
+    monkeypatch.setattr(dealedit, "_compute_edit", sloppy)
+    with pytest.raises(DealEditError, match="internal check failed, nothing written"):
+        record_job_done(path, "A", "x", at=D)
+    assert path.read_bytes() == text.encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deal.yaml"]
+
+
+def test_safety_net_refuses_unparsable_result(tmp_path, monkeypatch):
+    text = "id: A\n"
+    path = put(tmp_path, text)
+    monkeypatch.setattr(dealedit, "_compute_edit", lambda *a: ("id: [A\n", ()))
+    with pytest.raises(DealEditError, match="does not parse"):
+        record_job_done(path, "A", "x", at=D)
+    assert path.read_bytes() == text.encode()
+
+
+def test_safety_net_catches_a_real_corner(tmp_path):
+    # A literal block scalar that ends the file without a final newline: anything
+    # appended after it would add a line break to its value, so the edit is refused.
+    text = "id: A\nnotes: |\n  hi"
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError, match="internal check failed"):
+        record_job_done(path, "A", "x", at=D)
+    assert path.read_bytes() == text.encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deal.yaml"]
+
+
+def test_file_changed_between_read_and_write(tmp_path, monkeypatch):
+    text = "id: A\n"
+    path = put(tmp_path, text)
+    real_edit = dealedit.edit_text
+
+    def racing(*args, **kwargs):
+        result = real_edit(*args, **kwargs)
+        path.write_bytes(b"id: A\nname: someone else's edit\n")
+        return result
+
+    monkeypatch.setattr(dealedit, "edit_text", racing)
+    with pytest.raises(DealEditError, match="changed while it was being edited"):
+        record_job_done(path, "A", "x", at=D)
+    assert get(path) == "id: A\nname: someone else's edit\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deal.yaml"]
+
+
+# ---------------------------------------------------------------------------------
+# property test
+
+JOB = st.from_regex(r"[a-z][a-z0-9_-]{0,11}", fullmatch=True)
+TEXT = st.text(
+    alphabet=st.characters(categories=("L", "N", "P", "S", "Zs")), min_size=1, max_size=16
+)
+COMMENT = st.text(alphabet=string.ascii_letters + string.digits + " #:'\"-{}[],\t", max_size=16)
+OPT_COMMENT = st.one_of(st.just(""), COMMENT.map(lambda c: "  # " + c))
+SECTION = st.sampled_from(["absent", "block", "flow", "empty-flow", "bare", "null", "tilde"])
+
+
+@st.composite
+def deal_files(draw):
+    ids = draw(st.lists(TEXT, min_size=1, max_size=4, unique=True))
+    target = draw(st.integers(0, len(ids) - 1))
+    single = len(ids) == 1 and draw(st.booleans())
+    step = draw(st.sampled_from([2, 4]))
+    pad = draw(st.sampled_from(["", "  "]))
+    jobs = draw(st.lists(JOB, max_size=4, unique=True))
+    new_job = draw(JOB)
+    assume(new_job not in jobs)
+    kind = draw(SECTION)
+    if kind in ("block", "flow") and not jobs:
+        kind = "absent"
+    where = draw(st.sampled_from(["middle", "end"]))
+    lines: list[str] = []
+    if draw(st.booleans()):
+        lines.append("# " + draw(COMMENT))
+    indent = "" if single else pad + "  "
+    if not single:
+        lines.append("deals:" + draw(OPT_COMMENT))
+    info = {}
+    for n, deal_id in enumerate(ids):
+        first = f"id: {json.dumps(deal_id, ensure_ascii=False)}" + draw(OPT_COMMENT)
+        lines.append(first if single else f"{pad}- {first}")
+        body = [f"{indent}name: {json.dumps(draw(TEXT), ensure_ascii=False)}" + draw(OPT_COMMENT)]
+        if draw(st.booleans()):
+            body.append(f"{indent}bant:")
+            body.append(f"{indent}{' ' * step}need: true" + draw(OPT_COMMENT))
+        if draw(st.booleans()):
+            body.append(f"{indent}# " + draw(COMMENT))
+        if n == target:
+            section: list[str] = []
+            header = f"{indent}jobs:"
+            if kind == "block":
+                section = [header + draw(OPT_COMMENT)]
+                section += [f"{indent}{' ' * step}{j}: 2026-10-0{i + 1}" + draw(OPT_COMMENT) for i, j in enumerate(jobs)]
+                if draw(st.booleans()):
+                    section.append(f"{indent}{' ' * step}# " + draw(COMMENT))
+            elif kind == "flow":
+                section = [header + " {" + ", ".join(f"{j}: true" for j in jobs) + "}"]
+            elif kind == "empty-flow":
+                section = [header + " {}"]
+            elif kind == "bare":
+                section = [header]
+            elif kind == "null":
+                section = [header + " null"]
+            elif kind == "tilde":
+                section = [header + " ~"]
+            info["section"] = section
+            info["indent"] = indent
+            if where == "middle":
+                body = body[:1] + section + body[1:]
+            else:
+                body = body + section
+        lines += body
+        if draw(st.booleans()):
+            lines.append("")
+    if draw(st.booleans()):
+        lines.append("# the end " + draw(COMMENT))
+    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    text = nl.join(lines) + (nl if draw(st.booleans()) else "")
+    details = draw(st.one_of(st.none(), st.fixed_dictionaries({"by": TEXT, "note": st.text(max_size=30)})))
+    if details is not None:
+        assume(all(c not in details["note"] for c in "\x00\ufeff") and not any(0xD800 <= ord(c) <= 0xDFFF for c in details["note"]))
+    return dict(text=text, nl=nl, deal=ids[target], target=target, single=single, kind=kind, step=step,
+                job=new_job, details=details, **info)
+
+
+def find_deal(doc, example):
+    return doc if example["single"] else doc["deals"][example["target"]]
+
+
+@settings(max_examples=int(os.environ.get("DEALEDIT_EXAMPLES", "300")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(deal_files())
+def test_property_record_job_done(example):
+    text, nl, job = example["text"], example["nl"], example["job"]
+    details = example["details"] or {}
+    # the generated file must be what we think it is
+    old_doc = yaml.safe_load(text)
+    assert find_deal(old_doc, example)["id"] == example["deal"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deal.yaml"
+        path.write_bytes(text.encode("utf-8"))
+        assert record_job_done(path, example["deal"], job, at=D, **details) is True
+        new = path.read_bytes().decode("utf-8")
+        assert os.listdir(tmp) == ["deal.yaml"]
+        # a second time is a no-op
+        assert record_job_done(path, example["deal"], job, at=D) is False
+        assert path.read_bytes().decode("utf-8") == new
+
+    # 1. the parsed document changed by the added job only
+    expected = copy.deepcopy(old_doc)
+    deal = find_deal(expected, example)
+    if deal.get("jobs") is None:
+        deal["jobs"] = {}
+    deal["jobs"][job] = {"at": D, **details} if details else D
+    assert yaml.safe_load(new) == expected
+
+    # 2. removing the added line(s) gives back the original text
+    old_lines, new_lines = text.split(nl), new.split(nl)
+    kind, indent, step = example["kind"], example["indent"], example["step"]
+    # the step of a new section comes from the file's nested mappings (default 2)
+    entry = re.compile(rf"{indent}{' ' * step if kind == 'block' else ' +'}{re.escape(job)}: ")
+    if kind in ("flow", "empty-flow"):
+        assert len(new_lines) == len(old_lines)
+        changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
+        assert len(changed) == 1
+        a, b = old_lines[changed[0]], new_lines[changed[0]]
+        cut = a.rindex("}")
+        assert b.startswith(a[:cut]) and b.endswith(a[cut:])
+        inserted = b[cut:len(b) - len(a) + cut]
+        assert inserted.startswith((", " if kind == "flow" else "") + f"{job}: ")
+        return
+    if kind == "absent":
+        added = [f"{indent}jobs:", None]
+    else:
+        added = [None]
+    if kind in ("null", "tilde"):
+        header = example["section"][0]
+        assert header in old_lines and f"{indent}jobs:" in new_lines
+        new_lines[new_lines.index(f"{indent}jobs:")] = header
+    n = len(added)
+    ok = False
+    for i in range(len(new_lines) - n + 1):
+        chunk = new_lines[i:i + n]
+        if entry.match(chunk[-1]) and all(a is None or a == c for a, c in zip(added, chunk)):
+            if new_lines[:i] + new_lines[i + n:] == old_lines:
+                ok = True
+                break
+    assert ok, (text, new)
+
+
+# ---------------------------------------------------------------------------------
+# more corners
+
+
+def test_anchored_section_used_elsewhere_is_refused(tmp_path, monkeypatch):
+    text = "id: A\njobs: &j\n  a: 1\nother: *j\n"
+    path = put(tmp_path, text)
+    with pytest.raises(DealEditError, match=r":2:7: `jobs` of deal A is anchored"):
+        record_job_done(path, "A", "x", at=D)
+    # without that check, the safety net still sees that `other` would change too
+    monkeypatch.setattr(dealedit, "_is_shared", lambda root, node: False)
+    with pytest.raises(DealEditError, match="internal check failed"):
+        record_job_done(path, "A", "x", at=D)
+    assert get(path) == text
+
+
+def test_anchored_section_not_used_elsewhere_is_fine(tmp_path):
+    old = "id: A\njobs: &j\n  a: 1\n"
+    assert done(tmp_path, old) == old + "  send-offer: 2026-11-23\n"
+
+
+def test_cr_only_line_endings(tmp_path):
+    old = "id: A\rjobs:\r  a: 1\r# c\r"
+    assert done(tmp_path, old) == "id: A\rjobs:\r  a: 1\r  send-offer: 2026-11-23\r# c\r"
+
+
+@pytest.mark.parametrize(
+    "old, expected",
+    [
+        ("- {id: A, jobs: ~}\n", "- {id: A, jobs: {send-offer: 2026-11-23}}\n"),
+        ("- {id: A, jobs}\n", "- {id: A, jobs: {send-offer: 2026-11-23}}\n"),
+        ("- {id: A, jobs: {}}\n", "- {id: A, jobs: {send-offer: 2026-11-23}}\n"),
+        ("{id: A, jobs: {a: 1}}", "{id: A, jobs: {a: 1, send-offer: 2026-11-23}}"),
+    ],
+)
+def test_flow_deal_sections(tmp_path, old, expected):
+    assert done(tmp_path, old) == expected
+
+
+def test_directives_and_document_markers(tmp_path):
+    old = "%YAML 1.1\n---\nid: A\nname: x\n...\n"
+    assert done(tmp_path, old) == old.replace("x\n", "x\njobs:\n  send-offer: 2026-11-23\n")
+
+
+def test_deal_mapping_after_comment_on_dash_line(tmp_path):
+    old = "deals:\n  -   # the first one\n    id: A\n    x: 1\n  - id: B\n"
+    assert done(tmp_path, old) == old.replace("x: 1\n", "x: 1\n    jobs:\n      send-offer: 2026-11-23\n")
+
+
+JSON_DEAL = st.fixed_dictionaries(
+    {"name": TEXT, "amount": st.integers(0, 10**6)},
+    optional={"jobs": st.dictionaries(JOB, st.sampled_from(["2026-10-01", True]), max_size=3)},
+)
+
+
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    deals=st.lists(JSON_DEAL, min_size=1, max_size=3),
+    target=st.integers(0, 2),
+    wrapped=st.booleans(),
+    indent=st.sampled_from([None, 2, 4, "\t"]),
+    nl=st.sampled_from(["\n", "\r\n"]),
+    final_newline=st.booleans(),
+    job=JOB,
+    by=st.one_of(st.none(), TEXT),
+)
+def test_property_json(deals, target, wrapped, indent, nl, final_newline, job, by):
+    target %= len(deals)
+    deals = [{"id": f"D{i}", **d} for i, d in enumerate(deals)]
+    assume(job not in deals[target].get("jobs", {}))
+    doc = {"deals": deals} if wrapped or len(deals) > 1 else deals[0]
+    text = json.dumps(doc, indent=indent, ensure_ascii=False).replace("\n", nl) + (nl if final_newline else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deal.json"
+        path.write_bytes(text.encode("utf-8"))
+        assert record_job_done(path, f"D{target}", job, at=D, by=by) is True
+        new = path.read_bytes().decode("utf-8")
+        assert os.listdir(tmp) == ["deal.json"]
+    expected = copy.deepcopy(doc)
+    deal = expected["deals"][target] if "deals" in expected else expected
+    deal.setdefault("jobs", {})[job] = "2026-11-23" if by is None else {"at": "2026-11-23", "by": by}
+    assert json.loads(new) == expected
+    # the edit is one contiguous insertion (or, for an empty `{}`, a replacement of it)
+    # and, pretty-printed files stay exactly as json.dumps would have written them
+    if indent is not None:
+        assert new == json.dumps(expected, indent=indent, ensure_ascii=False).replace("\n", nl) + (
+            nl if final_newline else ""
+        )
+    if deals[target].get("jobs", None) != {}:
+        p = len(os.path.commonprefix([text, new]))
+        assert new[p + len(new) - len(text):] == text[p:]
+
+
+def test_last_content_is_an_alias(tmp_path):
+    old = "deals:\n- id: A\n  at: &d 2026-10-01\n- id: B\n  seen:\n  - 1\n  - *d   # same day\n# c\n"
+    new = done(tmp_path, old, deal="B")
+    assert new == old.replace("day\n", "day\n  jobs:\n    send-offer: 2026-11-23\n")
+    old = "x: &x 5\nid: A\njobs: {a: 1, b: *x}\n"
+    assert done(tmp_path, old) == "x: &x 5\nid: A\njobs: {a: 1, b: *x, send-offer: 2026-11-23}\n"
+    old = "x: &x 5\nid: A\njobs:\n  a: 1\n  b: *x\n"
+    assert done(tmp_path, old) == old + "  send-offer: 2026-11-23\n"

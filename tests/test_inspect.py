@@ -1,0 +1,88 @@
+"""`flowctl status`, `flowctl explain` and `flowctl impact`."""
+from __future__ import annotations
+
+import json
+
+READY = "jobs: {verify: 2026-01-05, agenda: 2026-01-06}\n"
+
+
+def test_status_shows_the_pipeline_by_stage_and_who_needs_attention(cli, project):
+    project.deal("A")
+    project.deal("B", READY + "roi: 1.0\namount: 5000\n".replace("amount: 5000\n", ""))
+    project.deal("W", "outcome: won\nclosed_at: 2026-01-03\n")
+    result = cli("status", "-w", project.workflow, "--now", "2026-01-20")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "prospect" in out and "qualified" in out
+    assert "won 1 (1,000)" in out
+    assert "Needs attention:" in out
+    assert "blocked by roi-ok: ROI too low" in out
+    assert "overdue verify (due 2026-01-08)" in out
+
+
+def test_status_json_has_the_run_keys_and_weighted_amounts(cli, project):
+    project.deal("A", "probability: 0.5\n")
+    data = json.loads(cli("status", "-w", project.workflow, "--now", "2026-01-02", "--format", "json").stdout)
+    assert set(data) == {"deals", "events", "summary"}
+    assert data["summary"]["by_stage"]["prospect"] == {"count": 1, "amount": 1000.0, "weighted": 500.0}
+
+
+def test_status_as_of_a_past_date_uses_only_facts_dated_then(cli, project):
+    project.deal("A", READY)
+    now = json.loads(cli("status", "-w", project.workflow, "--now", "2026-02-01", "--format", "json").stdout)
+    past = json.loads(cli("status", "-w", project.workflow, "--as-of", "2026-01-05", "--format", "json").stdout)
+    assert now["deals"][0]["stage"] == "qualified"
+    assert past["deals"][0]["stage"] == "qualified"
+    earlier = json.loads(cli("status", "-w", project.workflow, "--as-of", "2026-01-04", "--format", "json").stdout)
+    assert earlier["deals"][0]["stage"] == "prospect"
+
+
+def test_status_does_not_create_a_store(cli, project):
+    project.deal("A")
+    cli("status", "-w", project.workflow, "--now", "2026-01-02")
+    assert not (project.root / ".flowctl").exists()
+
+
+def test_explain_names_the_missing_field_and_the_values_seen(cli, project):
+    project.deal("A", READY)
+    out = cli("explain", "A", "-w", project.workflow, "--now", "2026-01-10").stdout
+    assert "gate roi-ok: FAILS — ROI too low (missing field 'roi')" in out
+    assert "[done   ] verify" in out and "deal file, 2026-01-05" in out
+    assert "5 days in stage" in out
+    project.deal("B", READY + "roi: 1.1\n")
+    out = cli("explain", "B", "-w", project.workflow, "--now", "2026-01-10").stdout
+    assert "(saw deal.roi = 1.1)" in out
+
+
+def test_explain_lists_waived_work_and_unsupported_claims(cli, project):
+    project.deal("H", "stage: proposed\nhistory: [{stage: qualified, at: 2026-01-03}]\n")
+    out = cli("explain", "H", "-w", project.workflow, "--now", "2026-01-10").stdout
+    assert "[waived ] verify" in out
+    assert "Waived (passed by history or a recorded win): job verify" in out
+    assert "claims stage 'proposed', but the facts put it at 'qualified'" in out
+    assert "missing jobs: agenda" in out and "failing gates: roi-ok" in out
+
+
+def test_explain_json_and_unknown_deal(cli, project):
+    project.deal("A")
+    data = json.loads(cli("explain", "A", "-w", project.workflow, "--now", "2026-01-10", "--format", "json").stdout)
+    assert data["stage"] == "prospect"
+    assert {j["id"]: j["status"] for j in data["jobs_detail"]} == {"verify": "overdue", "meet": "pending"}
+    result = cli("explain", "AA", "-w", project.workflow)
+    assert result.exit_code == 2 and "did you mean 'A'" in result.stderr
+
+
+def test_impact_shows_who_moves_who_is_blocked_and_the_weighted_change(cli, project, tmp_path):
+    project.deal("A", READY + "roi: 1.3\n")   # passes roi >= 1.2, fails a stricter 1.5
+    project.deal("B", READY + "roi: 2.0\n")
+    new = tmp_path / "new.yaml"
+    new.write_text(project.workflow.read_text().replace("deal.roi >= 1.2", "deal.roi >= 1.5"))
+    result = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10",
+                 "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["moved"] == [{"deal": "A", "from": "proposed", "to": "qualified", "direction": "backward",
+                              "outcome": {"from": "open", "to": "open"}}]
+    assert data["blocked"] == [{"deal": "A", "stage": "qualified", "by": [{"gate": "roi-ok", "message": "ROI too low"}]}]
+    assert data["weighted_pipeline"]["change"] == -300.0  # 1000 x (0.3 - 0.6)
+    text = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10").stdout
+    assert "moves    A: proposed -> qualified (backward)" in text

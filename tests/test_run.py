@@ -1,0 +1,205 @@
+"""`flowctl run`: events, idempotency, time, dry runs and plans, bad deals, actions."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from conftest import WORKFLOW, Project
+
+DONE_PROSPECT = "jobs: {verify: 2026-01-05}\n"
+
+
+def run_json(cli, project: Project, *args: str):
+    result = cli("run", str(project.deals), *project.args("--format", "json", *args))
+    return result, json.loads(result.stdout)
+
+
+def test_run_reports_every_deal_with_the_spec_keys(cli, project):
+    project.deal("D1")
+    project.deal("D2", DONE_PROSPECT)
+    result, data = run_json(cli, project, "--now", "2026-01-03")
+    assert result.exit_code == 0
+    deal = {d["id"]: d for d in data["deals"]}
+    assert set(deal["D1"]) >= {"id", "file", "stage", "outcome", "entered_at", "jobs", "gates", "errors"}
+    assert set(deal["D1"]["jobs"]) >= {"done", "pending", "overdue"}
+    assert (deal["D1"]["stage"], deal["D2"]["stage"]) == ("prospect", "qualified")
+    assert deal["D2"]["entered_at"] == "2026-01-05"
+    kinds = sorted((e["kind"], e["deal"]) for e in data["events"])
+    assert kinds == [("stage_entered", "D1"), ("stage_entered", "D2")]
+    assert all(set(e) >= {"kind", "deal", "stage", "at"} for e in data["events"])
+    assert data["summary"]["deals"] == 2
+
+
+def test_second_run_with_no_change_raises_nothing(cli, project):
+    project.deal("D1")
+    first = run_json(cli, project, "--now", "2026-01-20")[1]
+    assert {e["kind"] for e in first["events"]} >= {"stage_entered", "job_overdue", "deal_stuck"}
+    second = run_json(cli, project, "--now", "2026-01-20")[1]
+    assert second["events"] == []
+    assert second["summary"]["notifications_queued"] == 0
+    assert second["summary"]["unchanged"] == 1
+
+
+def test_moving_now_forward_raises_job_overdue_once(cli, project):
+    project.deal("D1", "activities: [{at: 2026-01-08, kind: call}]\n")
+    before = run_json(cli, project, "--now", "2026-01-05")[1]
+    assert "job_overdue" not in {e["kind"] for e in before["events"]}
+    late = run_json(cli, project, "--now", "2026-01-09")[1]
+    assert [e["kind"] for e in late["events"]] == ["job_overdue"]  # verify was due 2026-01-08
+    later = run_json(cli, project, "--now", "2026-01-10")[1]
+    assert "job_overdue" not in {e["kind"] for e in later["events"]}
+
+
+def test_removing_a_fact_regresses_the_deal(cli, project):
+    path = project.deal("D1", DONE_PROSPECT + "activities: [{at: 2026-01-06}]\n")
+    run_json(cli, project, "--now", "2026-01-06")
+    path.write_text(path.read_text().replace(DONE_PROSPECT, ""))
+    data = run_json(cli, project, "--now", "2026-01-07")[1]
+    assert [(e["kind"], e["stage"]) for e in data["events"]] == [("stage_regressed", "prospect")]
+
+
+def test_won_and_lost_deals_raise_their_events_once(cli, project):
+    project.deal("W", "outcome: won\nclosed_at: 2026-01-10\n")
+    project.deal("L", "outcome: lost\nclosed_at: 2026-01-11\n")
+    data = run_json(cli, project, "--now", "2026-01-12")[1]
+    kinds = {(e["kind"], e["deal"]) for e in data["events"]}
+    assert {("deal_won", "W"), ("deal_lost", "L")} <= kinds
+    assert run_json(cli, project, "--now", "2026-01-12")[1]["events"] == []
+
+
+def test_dry_run_changes_nothing_not_even_the_store(cli, project):
+    project.deal("D1")
+    result = cli("run", project.deals, *project.args("--now", "2026-01-20", "--dry-run"))
+    assert result.exit_code == 0
+    assert "DRY RUN" in result.stdout
+    assert "event   job_overdue D1" in result.stdout
+    assert not (project.root / "state.db").exists()
+    run_json(cli, project, "--now", "2026-01-02")
+    db = (project.root / "state.db").read_bytes()
+    again = cli("run", project.deals, *project.args("--now", "2026-01-20", "--dry-run"))
+    assert "skip" in again.stdout or "event" in again.stdout
+    assert (project.root / "state.db").read_bytes() == db
+
+
+def test_saved_plan_applies_exactly_and_refuses_after_a_change(cli, project, tmp_path):
+    path = project.deal("D1")
+    plan = tmp_path / "plan.json"
+    dry = cli("run", project.deals, *project.args("--now", "2026-01-20", "--dry-run", "--save-plan", plan))
+    assert dry.exit_code == 0 and plan.exists()
+    applied = cli("run", "--plan", plan, "--format", "json")
+    assert applied.exit_code == 0, applied.output
+    planned = json.loads(plan.read_text())["events"]
+    assert sorted(e["key"] for e in json.loads(applied.stdout)["events"]) == planned
+    # a second plan, then the deal file changes: applying must refuse
+    cli("run", project.deals, *project.args("--now", "2026-01-21", "--dry-run", "--save-plan", plan))
+    path.write_text(path.read_text() + "notes: changed\n")
+    refused = cli("run", "--plan", plan)
+    assert refused.exit_code == 2
+    assert "D1.yaml changed" in refused.stderr
+
+
+def test_bad_deal_is_reported_others_processed_and_store_untouched(cli, project):
+    project.deal("GOOD")
+    bad = project.deals / "bad.yaml"
+    bad.write_text("id: BAD\namount: lots\n")
+    result, data = run_json(cli, project, "--now", "2026-01-02")
+    assert result.exit_code == 1
+    by_id = {d["id"]: d for d in data["deals"]}
+    assert by_id["GOOD"]["stage"] == "prospect"
+    assert by_id["BAD"]["stage"] is None
+    assert "bad.yaml:2:9: error: expected number or null, got string 'lots'" in by_id["BAD"]["errors"][0]
+    con = sqlite3.connect(project.root / "state.db")
+    ids = {row[0] for row in con.execute("select deal_id from deals")}
+    assert ids == {"GOOD"}
+
+
+def test_text_output_names_the_bad_file_line_and_column(cli, project):
+    (project.deals / "broken.yaml").write_text("id: X\njobs: [\n")
+    result = cli("run", project.deals, *project.args("--now", "2026-01-02"))
+    assert result.exit_code == 1
+    assert "broken.yaml:3:1: error: YAML syntax error" in result.stderr
+    assert "Traceback" not in result.output
+
+
+FLAKY = WORKFLOW.replace("      - {id: meet, required: false}\n",
+                         "      - {id: meet, required: false}\n"
+                         "      - {id: auto, uses: flaky, retry: {attempts: 3, backoff: 1ms}}\n")
+
+
+def test_action_is_retried_recorded_and_not_repeated(cli, tmp_path, monkeypatch):
+    project = Project(tmp_path, FLAKY)
+    project.deal("D1", DONE_PROSPECT)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FLAKY_LOG", str(log))
+    monkeypatch.setenv("FLAKY_FAILS", "2")
+    result = cli("--plugin", "fixture_plugins.flaky_action", "run", project.deals,
+                 *project.args("--now", "2026-01-06", "--format", "json"))
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert len(log.read_text().splitlines()) == 3  # two failures, then success
+    assert data["deals"][0]["stage"] == "qualified"  # auto is done by its action
+    (project.deals / "D1.yaml").touch()  # force a re-read: the action must still not run again
+    cli("--plugin", "fixture_plugins.flaky_action", "run", project.deals, *project.args("--now", "2026-01-07"))
+    assert len(log.read_text().splitlines()) == 3
+
+
+def test_failed_action_is_an_error_and_is_tried_again_next_run(cli, tmp_path, monkeypatch):
+    project = Project(tmp_path, FLAKY)
+    project.deal("D1", DONE_PROSPECT)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("FLAKY_LOG", str(log))
+    monkeypatch.setenv("FLAKY_FAILS", "3")
+    first = cli("--plugin", "fixture_plugins.flaky_action", "run", project.deals, *project.args("--now", "2026-01-06"))
+    assert first.exit_code == 1
+    assert len(log.read_text().splitlines()) == 3
+    second = cli("--plugin", "fixture_plugins.flaky_action", "run", project.deals, *project.args("--now", "2026-01-06"))
+    assert second.exit_code == 0
+    assert len(log.read_text().splitlines()) == 4
+
+
+def test_a_plugin_raising_in_a_hook_is_named_and_the_run_exits_1(cli, project):
+    project.deal("D1")
+    result = cli("--plugin", "fixture_plugins.raising_plugin", "run", project.deals, *project.args("--now", "2026-01-02"))
+    assert result.exit_code == 1
+    assert "fixture_plugins.raising_plugin" in result.stderr and "boom in run_finished" in result.stderr
+    con = sqlite3.connect(project.root / "state.db")
+    assert con.execute("select count(*) from deals").fetchone()[0] == 1
+
+
+def test_transitions_are_recorded_in_the_store(cli, project):
+    path = project.deal("D1")
+    run_json(cli, project, "--now", "2026-01-02")
+    path.write_text(path.read_text() + DONE_PROSPECT)
+    run_json(cli, project, "--now", "2026-01-06")
+    con = sqlite3.connect(project.root / "state.db")
+    rows = con.execute("select from_stage, to_stage from transitions order by rowid").fetchall()
+    assert rows == [(None, "prospect"), ("prospect", "qualified")]
+
+
+def test_deals_list_files_and_folders_recursively(cli, project):
+    sub = project.deals / "emea"
+    sub.mkdir()
+    (sub / "many.yaml").write_text("deals:\n  - {id: A, created: 2026-01-01}\n  - {id: B, created: 2026-01-01}\n")
+    project.deal("C")
+    data = run_json(cli, project, "--now", "2026-01-02")[1]
+    assert sorted(d["id"] for d in data["deals"]) == ["A", "B", "C"]
+
+
+def test_duplicate_deal_ids_are_errors(cli, project):
+    project.deal("D1")
+    project.deal("D1", name="copy.yaml")
+    result, data = run_json(cli, project, "--now", "2026-01-02")
+    assert result.exit_code == 1
+    assert any("duplicate deal id 'D1'" in e for d in data["deals"] for e in d["errors"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--plan", "missing.json"), "does not exist"),
+    (("--save-plan", "x.json"), "--save-plan goes with --dry-run"),
+])
+def test_run_usage_errors_exit_2(cli, project, args, message):
+    project.deal("D1")
+    result = cli("run", project.deals, *project.args(*args))
+    assert result.exit_code == 2 and message in result.output
