@@ -135,6 +135,9 @@ def flowctl_report_formats() -> "dict[str, str]":
 def flowctl_run_finished(summary: dict, events: list) -> None:
     """Called once at the end of ``flowctl run`` (not on ``--dry-run``).
 
-    :param summary: the run summary, as in ``run --format json``.
-    :param events: the events raised by this run (``flowctl.store.Event``).
+    :param summary: the run summary, as in ``run --format json`` (``summary["events"]``
+        counts every event by kind).
+    :param events: the events raised by this run (``flowctl.store.Event``): all of them
+        with ``--format json``, else the first 1,000 (memory must not grow with the
+        number of deals). Every event is also in the store (``Store.events(run_id)``).
     """

@@ -29,12 +29,14 @@ from .summary import error_summary, state_summary
 from .templating import Templates
 
 BATCH_SIZE = 500
+KEPT_EVENTS = 1000  # without --format json, a run keeps only this many events (and counts them all)
 
 
 @dataclasses.dataclass
 class RunResult:
     deals: list[dict] = dataclasses.field(default_factory=list)
     events: list[Event] = dataclasses.field(default_factory=list)
+    events_by_kind: dict[str, int] = dataclasses.field(default_factory=dict)
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
     actions: list[dict] = dataclasses.field(default_factory=list)
     notifications: list[dict] = dataclasses.field(default_factory=list)
@@ -57,7 +59,7 @@ class RunResult:
 
     def summary(self, dry_run: bool) -> dict:
         return {"dry_run": dry_run, "deals": self.counts.get("deals", len(self.deals)), "errors": self.errors,
-                "by_stage": self.by_stage, **{k: v for k, v in self.counts.items() if k != "deals"},
+                "by_stage": self.by_stage, "events": dict(sorted(self.events_by_kind.items())), **{k: v for k, v in self.counts.items() if k != "deals"},
                 "warnings": self.warnings}
 
 
@@ -197,7 +199,9 @@ class Runner:
             batch.actions.extend(results)
             events = new_events(state, self.wf, previous, self.now)
             for event in events:
-                self.result.events.append(event)
+                self.result.events_by_kind[event.kind] = self.result.events_by_kind.get(event.kind, 0) + 1
+                if self.keep_deals or len(self.result.events) < KEPT_EVENTS:
+                    self.result.events.append(event)
                 items = self.notifier.items_for(event, doc.deal, self.now)
                 batch.outbox.extend(items)
                 self._note_outbox(items)

@@ -29,6 +29,7 @@ if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends o
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 MAX_ALIASES = 1000
 
 
@@ -45,27 +46,30 @@ class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
-            seen: dict[Any, yaml.Node] = {}
-            for key_node, _ in node.value:
-                # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on".
-                if key_node.tag == _BOOL and not key_node.style:
-                    key_node.tag = _STR
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    first = seen.get(key)
-                except TypeError:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
-                        "found an unhashable key", key_node.start_mark)
-                if first is not None:
-                    raise DuplicateKeyError(
-                        None, None,
-                        f"duplicate key {key!r} (first defined on line {first.start_mark.line + 1})",
-                        key_node.start_mark)
-                seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        if not isinstance(node, yaml.MappingNode):
+            return super().construct_mapping(node, deep=deep)
+        own = list(node.value)  # the keys written here, before `<<` merges add any
+        for key_node, _ in own:
+            # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on".
+            if key_node.tag == _BOOL and not key_node.style:
+                key_node.tag = _STR
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) < len(own) or any(k.tag == _MERGE for k, _ in own):
+            self._refuse_duplicates(own)
+        return mapping
+
+    def _refuse_duplicates(self, pairs: list) -> None:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in pairs:
+            if key_node.tag == _MERGE:
+                continue
+            key = self.construct_object(key_node, deep=True)
+            first = seen.get(key)
+            if first is not None:
+                raise DuplicateKeyError(
+                    None, None, f"duplicate key {key!r} (first defined on line {first.start_mark.line + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node
 
 
 def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.Node) -> str:

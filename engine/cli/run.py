@@ -112,7 +112,7 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
             click.echo(f"  notify  {n['channel']} to {n['to']}: {n['subject']}")
         for s in result.skipped:
             click.echo(f"  skip    {s['what']} ({s['why']})")
-    else:
+    elif sum(result.events_by_kind.values()) <= 50:
         for e in result.events:
             click.echo(f"{e.kind:16} {e.deal} [{e.stage}] {e.at.isoformat()}")
     stages = summary["by_stage"]
@@ -121,7 +121,8 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
         f"{workflow.stage_by_id[s].text(workflow.locale) if s in workflow.stage_by_id else s} {v['count']}"
         for s, v in sorted(stages.items(), key=lambda kv: order.get(kv[0], 99))))
     c = result.counts
-    click.echo(f"{len(result.events)} event(s), {c.get('actions_ok', 0)} action(s) ok, {c.get('actions_failed', 0)} failed, "
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(result.events_by_kind.items()))
+    click.echo(f"{sum(result.events_by_kind.values())} event(s)" + (f" ({kinds})" if kinds else "") + f", {c.get('actions_ok', 0)} action(s) ok, {c.get('actions_failed', 0)} failed, "
                f"{c.get('notifications_queued', 0)} notification(s) queued, {c.get('sent', 0)} sent"
                + (f", {c.get('unchanged', 0)} unchanged" if c.get("unchanged") else "")
                + (f"; {result.errors} error(s)" if result.errors else ""))

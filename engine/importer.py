@@ -1,0 +1,364 @@
+"""`flowctl import`: deal files from a CRM export (CSV), driven by a map (YAML).
+
+The map names the CSV column of each deal field, fixes values (stage names, outcomes,
+product spellings), says which dated columns become `history:` entries, and may fill an
+empty field from a lookup table. Rows are streamed: one deal file written per row.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import os
+import re
+import string
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from .diagnostics import Diagnostic, FlowctlError, did_you_mean
+from .schema import deal_schema
+from .yamlio import locate_all, parse, read_text
+
+MAP_KEYS = ("source", "columns", "values", "history", "lookup", "name", "constants", "types")
+TYPES = ("string", "number", "integer", "date", "boolean")
+DEFAULT_TYPES = {"amount": "number", "probability": "number", "created": "date", "closed_at": "date",
+                 "expected_close": "date"}
+OUTCOMES = ("open", "won", "lost")
+FIELD_ORDER = ("id", "name", "account", "owner", "product", "amount", "currency", "created", "expected_close",
+               "outcome", "closed_at", "stage", "probability", "forecast_category", "history")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclasses.dataclass
+class Lookup:
+    field: str  # the deal field it fills when empty
+    by: str  # the deal field whose value is looked up
+    table: dict[str, Any]
+
+
+@dataclasses.dataclass
+class ImportMap:
+    file: str
+    columns: dict[str, str]  # deal field -> CSV column
+    values: dict[str, dict[str, Any]]  # deal field -> {CSV value: deal value}
+    history: dict[str, str]  # stage id -> CSV column of its date
+    lookups: list[Lookup]
+    name: str | None
+    constants: dict[str, Any]
+    types: dict[str, str]
+    lookup_specs: dict[str, dict]  # as written, resolved against the CSV's folder later
+
+    def needed_columns(self) -> list[tuple[str, tuple]]:
+        """(CSV column, map path naming it) for every column the map uses."""
+        out = [(c, ("columns", f)) for f, c in self.columns.items()]
+        out += [(c, ("history", s)) for s, c in self.history.items()]
+        if self.name:  # a template may name CSV columns and mapped deal fields
+            out += [(c, ("name",)) for _, c, _, _ in string.Formatter().parse(self.name)
+                    if c and c not in self.columns and c not in self.constants]
+        return out
+
+
+def _err(file: str, message: str, path: tuple = ()) -> Diagnostic:
+    return Diagnostic(file, message, path)
+
+
+def load_map(path: str, workflow: Any = None) -> ImportMap:
+    """Read and check an import map; FlowctlError (positioned in the map) if it is bad."""
+    text = read_text(path)
+    doc = parse(text, path)
+    problems: list[Diagnostic] = []
+    try:
+        result = _check_map(doc, path, workflow, problems)
+    finally:
+        locate_all(problems, {path: text})
+    if problems:
+        raise FlowctlError(problems)
+    return result  # type: ignore[return-value]
+
+
+def _check_map(doc: Any, path: str, workflow: Any, problems: list[Diagnostic]) -> ImportMap | None:
+    if not isinstance(doc, dict):
+        problems.append(_err(path, "an import map must be a mapping with `columns:` (deal field: CSV column)"))
+        return None
+    for key in doc:
+        if key not in MAP_KEYS:
+            d = _err(path, f"unknown key '{key}'{did_you_mean(str(key), MAP_KEYS)}: a map has {', '.join(MAP_KEYS)}", (key,))
+            d.at_key = True  # type: ignore[attr-defined]
+            problems.append(d)
+    fields = set(deal_schema(workflow.fields if workflow else {})["properties"]) - {"$schema", "history"}
+    columns = _mapping(doc, "columns", path, problems, required=True)
+    for field, column in columns.items():
+        if field not in fields:
+            problems.append(_err(path, f"'{field}' is not a deal field{did_you_mean(str(field), fields)} "
+                                       "(declare it under the workflow's `fields:` and give -w)", ("columns", field)))
+        if not isinstance(column, str) or not column:
+            problems.append(_err(path, f"columns.{field} must name a CSV column", ("columns", field)))
+    if columns and "id" not in columns:
+        problems.append(_err(path, "columns.id is required: the column of the deal id", ("columns",)))
+    values = _mapping(doc, "values", path, problems)
+    for field, table in values.items():
+        if not isinstance(table, dict):
+            problems.append(_err(path, f"values.{field} must map CSV values to deal values", ("values", field)))
+        elif field == "outcome":
+            for raw, value in table.items():
+                if value is not None and value not in OUTCOMES:
+                    problems.append(_err(path, f"values.outcome.{raw}: '{value}' is not an outcome (open, won, lost)",
+                                         ("values", "outcome", raw)))
+    history = _mapping(doc, "history", path, problems)
+    stage_ids = [s.id for s in workflow.stages] if workflow else None
+    for stage, column in history.items():
+        if stage_ids is not None and stage not in stage_ids:
+            problems.append(_err(path, f"history: no stage '{stage}' in the workflow{did_you_mean(str(stage), stage_ids)}",
+                                 ("history", stage)))
+        if not isinstance(column, str) or not column:
+            problems.append(_err(path, f"history.{stage} must name the CSV column of the date", ("history", stage)))
+    types = _mapping(doc, "types", path, problems)
+    for field, kind in types.items():
+        if kind not in TYPES:
+            problems.append(_err(path, f"types.{field}: '{kind}' is not one of {', '.join(TYPES)}", ("types", field)))
+    lookups = _mapping(doc, "lookup", path, problems)
+    for field, spec in lookups.items():
+        where = ("lookup", field)
+        if not isinstance(spec, dict):
+            problems.append(_err(path, f"lookup.{field} must be a mapping (by, and file/key/value or table)", where))
+            continue
+        if not isinstance(spec.get("by"), str):
+            problems.append(_err(path, f"lookup.{field}.by must name the deal field whose value is looked up", where))
+        if "table" in spec:
+            if not isinstance(spec["table"], dict):
+                problems.append(_err(path, f"lookup.{field}.table must map values to values", where + ("table",)))
+        elif not all(isinstance(spec.get(k), str) for k in ("file", "key", "value")):
+            problems.append(_err(path, f"lookup.{field} needs `table:`, or `file:`, `key:` and `value:` "
+                                       "(a CSV, its column to match and its column to take)", where))
+    name = doc.get("name")
+    if name is not None:
+        try:
+            if not isinstance(name, str):
+                raise ValueError("not text")
+            list(string.Formatter().parse(name))
+        except ValueError as exc:
+            problems.append(_err(path, f"name must be a template such as '{{product}} for {{account}}' ({exc})", ("name",)))
+    constants = _mapping(doc, "constants", path, problems)
+    if problems:
+        return None
+    return ImportMap(path, dict(columns), dict(values), dict(history), [], name, dict(constants),
+                     {**DEFAULT_TYPES, **types}, dict(lookups))
+
+
+def _mapping(doc: dict, key: str, path: str, problems: list[Diagnostic], required: bool = False) -> dict:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            problems.append(_err(path, f"`{key}:` is required"))
+        return {}
+    if not isinstance(value, dict):
+        problems.append(_err(path, f"`{key}:` must be a mapping", (key,)))
+        return {}
+    return value
+
+
+def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> None:
+    """Lookup tables: inline, or a CSV beside the imported one (else beside the map)."""
+    for field, spec in m.lookup_specs.items():
+        if "table" in spec:
+            m.lookups.append(Lookup(field, spec["by"], {str(k): v for k, v in spec["table"].items()}))
+            continue
+        candidates = [Path(csv_path).parent / spec["file"], Path(m.file).parent / spec["file"]]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            problems.append(_err(m.file, f"lookup.{field}.file: no file '{spec['file']}' beside {csv_path} or the map",
+                                 ("lookup", field, "file")))
+            continue
+        with open(found, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [k for k in ("key", "value") if spec[k] not in header]
+            for k in missing:
+                problems.append(_err(m.file, f"lookup.{field}.{k}: column '{spec[k]}' is not in {found} "
+                                             f"(its columns: {', '.join(header)})", ("lookup", field, k)))
+            if missing:
+                continue
+            table = {row[spec["key"]]: row[spec["value"]] for row in reader}
+        m.lookups.append(Lookup(field, spec["by"], table))
+
+
+# ---------------------------------------------------------------------------------
+# rows -> deals
+# ---------------------------------------------------------------------------------
+
+def convert(value: str, kind: str) -> Any:
+    """A CSV cell as a deal value of `kind`; ValueError with a clear message."""
+    if kind == "number" or kind == "integer":
+        try:
+            number = float(value.replace(",", "")) if kind == "number" else int(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a number") from None
+        return int(number) if kind == "number" and number.is_integer() else number
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(value[:10]).isoformat()
+        except ValueError:
+            raise ValueError(f"'{value}' is not a date (YYYY-MM-DD)") from None
+    if kind == "boolean":
+        low = value.strip().lower()
+        if low in ("true", "yes", "1", "y"):
+            return True
+        if low in ("false", "no", "0", "n"):
+            return False
+        raise ValueError(f"'{value}' is not true or false")
+    return value
+
+
+def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
+    """One CSV row as a deal; ValueError naming the field on a bad cell."""
+    deal: dict[str, Any] = {}
+    for field, column in m.columns.items():
+        raw = (row.get(column) or "").strip()
+        if field in m.values and raw in m.values[field]:
+            value = m.values[field][raw]
+            if value is None:
+                continue
+            deal[field] = value
+            continue
+        if raw == "":
+            continue
+        try:
+            deal[field] = convert(raw, m.types.get(field, "string"))
+        except ValueError as exc:
+            raise ValueError(f"{field} (column {column}): {exc}") from None
+    for lookup in m.lookups:
+        if deal.get(lookup.field) in (None, ""):
+            found = lookup.table.get(str(deal.get(lookup.by)))
+            if found not in (None, ""):
+                try:
+                    deal[lookup.field] = convert(str(found), m.types.get(lookup.field, "string"))
+                except ValueError as exc:
+                    raise ValueError(f"{lookup.field} from the lookup table: {exc}") from None
+    for field, value in m.constants.items():
+        deal.setdefault(field, value)
+    if deal.get("outcome") not in (None, *OUTCOMES):
+        raise ValueError(f"outcome '{deal['outcome']}' is not open, won or lost (map it under values.outcome)")
+    history = []
+    for stage, column in m.history.items():
+        raw = (row.get(column) or "").strip()
+        if raw:
+            try:
+                history.append({"stage": stage, "at": convert(raw, "date")})
+            except ValueError as exc:
+                raise ValueError(f"history {stage} (column {column}): {exc}") from None
+    if history:
+        deal["history"] = sorted(history, key=lambda h: h["at"])
+    if m.name:
+        names = _Blank({**{k: (v or "").strip() for k, v in row.items()}, **{k: str(v) for k, v in deal.items()}})
+        deal.setdefault("name", m.name.format_map(names).strip(" -:"))
+    if not deal.get("id"):
+        raise ValueError(f"no id (column {m.columns['id']} is empty)")
+    deal["id"] = str(deal["id"])
+    order = {k: i for i, k in enumerate(FIELD_ORDER)}
+    return dict(sorted(deal.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:  # an empty cell leaves a mapped field out
+        return ""
+
+
+def file_name(deal_id: str) -> str:
+    return (_UNSAFE.sub("_", deal_id).strip("._") or "deal") + ".yaml"
+
+
+def dump(deal: dict, source: str, line: int) -> str:
+    header = f"# Imported by flowctl import from {source}, row on line {line}.\n"
+    return header + yaml.dump(deal, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=120)
+
+
+# ---------------------------------------------------------------------------------
+# the import
+# ---------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ImportResult:
+    written: int = 0
+    skipped: int = 0
+    diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
+
+
+def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+    """(line, row, header) for each row, streamed."""
+    try:
+        fh = open(csv_path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise FlowctlError(Diagnostic(csv_path, f"cannot read: {exc.strerror or exc}"))
+    with fh:
+        reader = csv.DictReader(fh)
+        try:
+            header = reader.fieldnames or []
+            for row in reader:
+                yield reader.line_num, row, header
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise FlowctlError(Diagnostic(csv_path, f"not a readable CSV: {exc}", line=reader.line_num or None))
+
+
+def _header(csv_path: str) -> list[str]:
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            return next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise FlowctlError(Diagnostic(csv_path, f"cannot read the CSV header: {exc}"))
+
+
+def check_columns(m: ImportMap, csv_path: str) -> None:
+    """Every column the map names is in the CSV's header, else FlowctlError in the map."""
+    header = _header(csv_path)
+    problems = []
+    for column, path in m.needed_columns():
+        if column not in header:
+            key = ".".join(str(p) for p in path)
+            problems.append(_err(m.file, f"map key {key} names column '{column}', which {csv_path} does not have"
+                                         f"{did_you_mean(column, header)} (its columns: {', '.join(header)})", path))
+    _load_lookups(m, csv_path, problems)
+    if problems:
+        locate_all(problems, {m.file: read_text(m.file)})
+        raise FlowctlError(problems)
+
+
+def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False) -> ImportResult:
+    """Write one deal file per row into out_dir. A first streamed pass checks ids (no
+    duplicates, no file overwritten without `force`) so nothing is written on refusal."""
+    check_columns(m, csv_path)
+    id_column = m.columns["id"]
+    seen: dict[str, int] = {}
+    refusals = []
+    for line, row, _ in _rows(csv_path):
+        deal_id = (row.get(id_column) or "").strip()
+        if not deal_id:
+            continue
+        name = file_name(deal_id)
+        if name in seen:
+            refusals.append(Diagnostic(csv_path, f"id '{deal_id}' again (first on line {seen[name]}): ids must be unique",
+                                       line=line, column=1))
+        seen[name] = line
+        if not force and os.path.exists(os.path.join(out_dir, name)):
+            refusals.append(Diagnostic(os.path.join(out_dir, name), "exists: refusing to overwrite it (use --force)"))
+    if refusals:
+        raise FlowctlError(refusals[:20] + ([Diagnostic(csv_path, f"... and {len(refusals) - 20} more")] if len(refusals) > 20 else []))
+    os.makedirs(out_dir, exist_ok=True)
+    result = ImportResult()
+    source = os.path.basename(csv_path)
+    for line, row, _ in _rows(csv_path):
+        try:
+            deal = row_to_deal(m, row)
+        except ValueError as exc:
+            result.skipped += 1
+            result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
+            continue
+        target = os.path.join(out_dir, file_name(deal["id"]))
+        tmp = target + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(dump(deal, source, line))
+        os.replace(tmp, target)
+        result.written += 1
+    return result
