@@ -29,7 +29,16 @@ OUTCOMES = ("open", "won", "lost")
 FIELD_ORDER = ("id", "name", "account", "owner", "product", "amount", "currency", "created", "expected_close",
                "outcome", "closed_at", "stage", "probability", "forecast_category", "history")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    """Writes dates plain (`at: 2017-01-02`), as people write them; flowctl reads them as ISO strings."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BaseDumper.yaml_implicit_resolvers.items()
+    }
 
 
 @dataclasses.dataclass
@@ -253,7 +262,7 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
         deal["history"] = sorted(history, key=lambda h: h["at"])
     if m.name:
         names = _Blank({**{k: (v or "").strip() for k, v in row.items()}, **{k: str(v) for k, v in deal.items()}})
-        deal.setdefault("name", m.name.format_map(names).strip(" -:"))
+        deal.setdefault("name", m.name.format_map(names).strip(" -:,;/"))
     if not deal.get("id"):
         raise ValueError(f"no id (column {m.columns['id']} is empty)")
     deal["id"] = str(deal["id"])
@@ -272,7 +281,7 @@ def file_name(deal_id: str) -> str:
 
 def dump(deal: dict, source: str, line: int) -> str:
     header = f"# Imported by flowctl import from {source}, row on line {line}.\n"
-    return header + yaml.dump(deal, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=120)
+    return header + yaml.dump(deal, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=120)
 
 
 # ---------------------------------------------------------------------------------

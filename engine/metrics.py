@@ -142,7 +142,7 @@ class Days:
 
 
 def ratio(num: float, den: float) -> float | None:
-    return round(num / den, 4) if den else None
+    return round(num / den, 6) if den else None
 
 
 def first_entry(state: Any) -> dt.date | None:

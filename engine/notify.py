@@ -138,7 +138,7 @@ def deliver(store: Store, workflow: Workflow, channel_types: dict[str, ChannelTy
     """Try every queued or failed outbox item once; record each attempt."""
     report = DeliveryReport()
     channels = channels_of(workflow)
-    for item in store.outbox(("queued", "failed")):
+    for item in store.claim_outbox():
         config = channels.get(item.channel)
         try:
             if config is None:

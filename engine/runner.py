@@ -89,6 +89,7 @@ class Runner:
     # -- the data path --
 
     def run(self, paths: Iterable[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
+        paths = list(paths)
         store = self.store
         if store is not None and not self.dry_run:
             self.run_id = store.start_run(self.now, self.wf.path, self.wf.digest, [])
@@ -105,7 +106,7 @@ class Runner:
             except OSError as exc:
                 self._file_error(Diagnostic(file, f"cannot read: {exc.strerror}"))
                 continue
-            entry = manifest.get(file)
+            entry = manifest.pop(file, None)  # what is left at the end was not seen
             if self._unchanged(entry, st):
                 unchanged.append(entry)
                 if len(unchanged) >= BATCH_SIZE:
@@ -155,40 +156,54 @@ class Runner:
             self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
         return self.result
 
+    def _forget_vanished(self, unseen: dict[str, FileEntry], paths: list[str]) -> None:
+        """Files the store knew under the folders of this run that this run did not see
+        are gone: forget them, and the deals no file holds any more."""
+        roots = [os.path.join(p, "") if os.path.isdir(p) else p for p in paths]
+        gone = [e for path, e in unseen.items()
+                if any(path == r or path.startswith(r) for r in roots) and not os.path.isfile(path)]
+        if gone:
+            self.store.forget([e.path for e in gone], [i for e in gone for i in e.deal_ids if i not in self._seen_ids])
+
     def _unchanged(self, entry: FileEntry | None, st: os.stat_result) -> bool:
         return (entry is not None and entry.ok and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns
                 and entry.workflow_digest == self.wf.digest
                 and (entry.next_deadline is None or entry.next_deadline > self.now))
 
     def _reuse(self, unchanged: list[FileEntry]) -> None:
-        """Deals of unchanged files: their last state stands; keep it in this run's snapshot."""
+        """Deals of unchanged files: their last state stands and is carried into this
+        run's snapshot by the store, without reading or decoding them here."""
         if not unchanged or self.store is None:
             return
         ids = [i for e in unchanged for i in e.deal_ids]
-        records = self.store.deals(ids)
-        batch = Batch(self.run_id)
-        for deal_id in ids:
-            record = records.get(deal_id)
-            if record is None:
-                continue
-            self._seen_ids.add(deal_id)
-            self.result.counts["deals"] += 1
-            self.result.counts["unchanged"] += 1
-            s = record.summary
-            self.result.tally(s)
-            batch.snapshot.append(SnapshotRow(deal_id, record.stage, record.outcome, s.get("amount") or 0.0,
-                                              s.get("probability") or 0.0, s.get("forecast_category") or "", s.get("owner")))
-            if self.keep_deals:
-                self.result.deals.append(s)
+        self._seen_ids.update(ids)
         if self.dry_run:
             self.result.skipped.extend({"what": f"read {e.path}", "why": "unchanged since the last run"} for e in unchanged)
-        elif batch:
-            self.store.write(batch)
+            rows = [SnapshotRow(r.deal_id, r.stage, r.outcome, r.summary.get("amount") or 0.0,
+                                r.summary.get("probability") or 0.0, "", None) for r in self.store.deals(ids).values()]
+        else:
+            rows = self.store.carry_forward(self.run_id, ids)
+        self.result.counts["deals"] += len(rows)
+        self.result.counts["unchanged"] += len(rows)
+        for row in rows:
+            self.result.tally({"stage": row.stage, "outcome": row.outcome, "amount": row.amount,
+                               "weighted_amount": row.amount * row.probability if row.outcome == "open" else 0.0})
+        if self.keep_deals:
+            self.result.deals.extend(r.summary for r in self.store.deals([r.deal_id for r in rows]).values())
 
     def _process(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry]) -> None:
         if not chunk and not entries:
             return
-        records = self.store.deals([str(doc.deal.get("id")) for doc, _ in chunk]) if self.store is not None else {}
+        if self.store is None or self.dry_run:
+            self._step(chunk, entries, {})
+            return
+        with self.store.exclusive():  # concurrent runs take turns by batch
+            records = self.store.deals([str(doc.deal.get("id")) for doc, _ in chunk])
+            self.store.write(self._step(chunk, entries, records))
+
+    def _step(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry],
+              records: dict[str, DealRecord]) -> Batch:
+        """Evaluate a chunk of deals against what the store last saw: the batch to write."""
         batch = Batch(self.run_id, files=entries)
         deadlines: dict[str, dt.date] = {}
         failed_files: set[str] = set()
@@ -229,8 +244,7 @@ class Runner:
         for entry in entries:
             entry.next_deadline = deadlines.get(entry.path)
             entry.ok = entry.ok and entry.path not in failed_files
-        if self.store is not None and not self.dry_run:
-            self.store.write(batch)
+        return batch
 
     def _evaluate_and_act(self, doc: DealDoc, previous: DealRecord | None) -> tuple[DealState, list]:
         deal_id = str(doc.deal.get("id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, ContextManager, Iterable, Iterator, Protocol, runtime_checkable
 
 
 @dataclasses.dataclass
@@ -85,7 +85,7 @@ class OutboxItem:
     subject: str
     body: str
     payload: dict
-    status: str = "queued"  # queued | sent | failed
+    status: str = "queued"  # queued | sending (claimed by a run) | sent | failed
     attempts: int = 0
     last_error: str | None = None
     created_at: dt.date | None = None
@@ -146,6 +146,24 @@ class Store(Protocol):
         """Write a batch in one transaction: deal records and manifest rows replace
         earlier ones; events, transitions, action results, outbox items and snapshot rows
         are added, and an event or outbox item whose key exists already is ignored."""
+
+    def exclusive(self) -> ContextManager["Store"]:
+        """Hold the store's write lock for one read-evaluate-write step: inside it,
+        `deals()` sees what other runs committed and `write()` joins the same
+        transaction, so concurrent runs take turns by batch and never act twice on a deal."""
+
+    def carry_forward(self, run_id: int, deal_ids: Iterable[str]) -> list[SnapshotRow]:
+        """Copy the stored state of these deals (their files did not change) into the
+        run's snapshot, in the database, and return those rows."""
+
+    def forget(self, paths: Iterable[str], deal_ids: Iterable[str]) -> None:
+        """Drop manifest rows of deal files that are gone, and records of deals no file
+        holds any more (their history stays)."""
+
+    def claim_outbox(self, lease_seconds: float = 300.0) -> list[OutboxItem]:
+        """Take the queued and failed notifications for delivery by this process (status
+        becomes `sending`); items another process claimed longer ago than the lease (it
+        crashed) are taken again. Oldest first."""
 
     def outbox(self, statuses: tuple[str, ...] = ("queued", "failed")) -> list[OutboxItem]:
         """Notifications in these states, oldest first."""

@@ -49,12 +49,15 @@ class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)
         own = list(node.value)  # the keys written here, before `<<` merges add any
+        merges = False
         for key_node, _ in own:
-            # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on".
-            if key_node.tag == _BOOL and not key_node.style:
-                key_node.tag = _STR
+            tag = key_node.tag
+            if tag == _BOOL and not key_node.style:
+                key_node.tag = _STR  # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on"
+            elif tag == _MERGE:
+                merges = True
         mapping = super().construct_mapping(node, deep=deep)
-        if len(mapping) < len(own) or any(k.tag == _MERGE for k, _ in own):
+        if merges or len(mapping) < len(own):
             self._refuse_duplicates(own)
         return mapping
 

@@ -125,7 +125,8 @@ class Table:
 
 
 DEALS = Table("deals", ("deal_id", "file", "stage", "outcome", "entered_at", "first_seen", "actions_ok",
-                        "event_keys", "summary", "next_deadline", "workflow_digest", "run_id"), ("deal_id",), True)
+                        "event_keys", "summary", "next_deadline", "workflow_digest", "run_id",
+                        "amount", "probability", "forecast_category", "owner"), ("deal_id",), True)
 FILES = Table("files", ("path", "size", "mtime_ns", "deal_ids", "workflow_digest", "next_deadline", "ok"),
               ("path",), True)
 TRANSITIONS = Table("transitions", ("deal_id", "from_stage", "to_stage", "at", "outcome", "run_id"))
@@ -146,7 +147,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE deals (deal_id TEXT PRIMARY KEY, file TEXT NOT NULL, stage TEXT NOT NULL,"
         " outcome TEXT NOT NULL, entered_at {date} NOT NULL, first_seen {json} NOT NULL, actions_ok {json} NOT NULL,"
         " event_keys {json} NOT NULL, summary {json} NOT NULL, next_deadline {date},"
-        " workflow_digest TEXT NOT NULL, run_id {bigint})",
+        " workflow_digest TEXT NOT NULL, run_id {bigint}, amount {real} NOT NULL, probability {real} NOT NULL,"
+        " forecast_category TEXT NOT NULL, owner TEXT)",
         "CREATE TABLE files (path TEXT PRIMARY KEY, size {bigint} NOT NULL, mtime_ns {bigint} NOT NULL,"
         " deal_ids {json} NOT NULL, workflow_digest TEXT NOT NULL, next_deadline {date}, ok {bool} NOT NULL)",
         "CREATE TABLE transitions (id {id}, deal_id TEXT NOT NULL, from_stage TEXT, to_stage TEXT NOT NULL,"
@@ -161,7 +163,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX actions_deal ON actions (deal_id)",
         "CREATE TABLE outbox (id {id}, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, recipient TEXT,"
         " subject TEXT NOT NULL, body TEXT NOT NULL, payload {json} NOT NULL, status TEXT NOT NULL,"
-        " attempts INTEGER NOT NULL, last_error TEXT, created_at {date}, sent_at TEXT, run_id {bigint})",
+        " attempts INTEGER NOT NULL, last_error TEXT, created_at {date}, sent_at TEXT, run_id {bigint},"
+        " claimed_at TEXT)",
         "CREATE INDEX outbox_status ON outbox (status)",
         "CREATE TABLE snapshots (run_id {bigint} NOT NULL, deal_id TEXT NOT NULL, stage TEXT NOT NULL,"
         " outcome TEXT NOT NULL, amount {real} NOT NULL, probability {real} NOT NULL,"
@@ -174,9 +177,11 @@ LATEST = len(MIGRATIONS)
 # --------------------------------------------------------------------------- rows <-> records
 
 def _deal_row(d: Dialect, run_id: int, r: DealRecord) -> tuple:
+    s = r.summary
     return (r.deal_id, r.file, r.stage, r.outcome, d.date(r.entered_at), d.json_in(_dates_in(r.first_seen)),
-            d.json_in(_dates_in(r.actions_ok)), d.json_in(sorted(r.event_keys)), d.json_in(r.summary),
-            d.date(r.next_deadline), r.workflow_digest, run_id)
+            d.json_in(_dates_in(r.actions_ok)), d.json_in(sorted(r.event_keys)), d.json_in(s),
+            d.date(r.next_deadline), r.workflow_digest, run_id, float(s.get("amount") or 0.0),
+            float(s.get("probability") or 0.0), s.get("forecast_category") or "", s.get("owner"))
 
 
 def _deal(d: Dialect, row: tuple) -> DealRecord:
@@ -282,8 +287,22 @@ class SQLStore:
         except (*self.driver_errors, *also) as exc:
             raise StoreError(f"cannot {doing} {self.url}: {self._describe(exc)}") from exc
 
+    _step: Any = None  # the cursor of an open `exclusive()` step
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """The open exclusive step's transaction, or a new one."""
+        if self._step is not None:
+            yield self._step
+        else:
+            with self._transaction() as cur:
+                yield cur
+
     def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
         with self._failing("read"):
+            if self._step is not None:
+                self._step.execute(self.dialect.sql(sql), params)
+                return self._step.fetchall()
             return self.conn.execute(self.dialect.sql(sql), params).fetchall()
 
     def _stream(self, sql: str, params: tuple, convert: Callable[[Dialect, tuple], Any]) -> Iterator[Any]:
@@ -295,7 +314,7 @@ class SQLStore:
 
     def _write(self, doing: str, sql: str, params: tuple) -> int:
         """One statement in its own transaction; returns the number of rows it changed."""
-        with self._failing(doing, (TypeError, ValueError)), self._transaction() as cur:
+        with self._failing(doing, (TypeError, ValueError)), self._writing() as cur:
             cur.execute(self.dialect.sql(sql), params)
             return cur.rowcount
 
@@ -357,11 +376,61 @@ class SQLStore:
         if not batch:
             return
         d = self.dialect
-        with self._failing("write to", (TypeError, ValueError)), self._transaction() as cur:
+        with self._failing("write to", (TypeError, ValueError)), self._writing() as cur:
             for table, field, row in _BATCH:
                 records = getattr(batch, field)
                 if records:
                     cur.executemany(d.sql(table.insert()), (row(d, batch.run_id, r) for r in records))
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator["SQLStore"]:
+        if self._step is not None:
+            yield self
+            return
+        with self._failing("lock"), self._transaction() as cur:
+            self._step = cur
+            try:
+                yield self
+            finally:
+                self._step = None
+
+    def carry_forward(self, run_id: int, deal_ids: Iterable[str]) -> list[SnapshotRow]:
+        ids, out = list(dict.fromkeys(deal_ids)), []
+        columns = "deal_id, stage, outcome, amount, probability, forecast_category, owner"
+        with self._failing("write to"), self._writing() as cur:
+            for i in range(0, len(ids), _CHUNK):
+                chunk = tuple(ids[i:i + _CHUNK])
+                where = f"deal_id IN ({', '.join('?' * len(chunk))})"
+                cur.execute(self.dialect.sql(f"SELECT {columns} FROM deals WHERE {where}"), chunk)
+                out += [SnapshotRow(*row) for row in cur.fetchall()]
+                cur.execute(self.dialect.sql(f"INSERT INTO snapshots ({columns}, run_id) SELECT {columns}, ?"
+                                             f" FROM deals WHERE {where} ON CONFLICT (run_id, deal_id) DO NOTHING"),
+                            (run_id, *chunk))
+        return out
+
+    def forget(self, paths: Iterable[str], deal_ids: Iterable[str]) -> None:
+        paths, ids = list(paths), list(deal_ids)
+        with self._failing("write to"), self._writing() as cur:
+            for table, column, values in (("files", "path", paths), ("deals", "deal_id", ids)):
+                for i in range(0, len(values), _CHUNK):
+                    chunk = tuple(values[i:i + _CHUNK])
+                    cur.execute(self.dialect.sql(f"DELETE FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})"),
+                                chunk)
+
+    def claim_outbox(self, lease_seconds: float = 300.0) -> list[OutboxItem]:
+        now = dt.datetime.now(dt.timezone.utc)
+        stale = (now - dt.timedelta(seconds=lease_seconds)).isoformat(timespec="seconds")
+        where = "status IN ('queued', 'failed') OR (status = 'sending' AND claimed_at < ?)"
+        with self._failing("claim the outbox of"), self._writing() as cur:
+            cur.execute(self.dialect.sql(OUTBOX.select(where, "id")), (stale,))
+            items = [_outbox(self.dialect, row) for row in cur.fetchall()]
+            keys = [item.key for item in items]
+            for i in range(0, len(keys), _CHUNK):
+                chunk = tuple(keys[i:i + _CHUNK])
+                cur.execute(self.dialect.sql(f"UPDATE outbox SET status = 'sending', claimed_at = ?"
+                                             f" WHERE key IN ({', '.join('?' * len(chunk))})"),
+                            (now.isoformat(timespec="seconds"), *chunk))
+        return items
 
     def outbox(self, statuses: tuple[str, ...] = ("queued", "failed")) -> list[OutboxItem]:
         if not statuses:
