@@ -532,3 +532,54 @@ def test_concurrent_runs_write_each_key_once(store_url: str) -> None:
         assert sorted(e.key for e in store.events()) == sorted(f"ev-{i}" for i in range(keys))
         assert sorted(i.key for i in store.outbox()) == sorted(f"ob-{i}" for i in range(keys))
         assert all(len(store.snapshot(run)) == keys for run in runs)
+
+
+# --------------------------------------------------------------------------- batches, carrying forward, forgetting, claiming
+
+def test_exclusive_step_reads_and_writes_in_one_transaction(store: Any) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    with store.exclusive() as step:
+        assert step.deals(["D-1"]) == {}
+        step.write(Batch(run, deals=[deal(1)]))
+        assert "D-1" in step.deals(["D-1"])  # sees its own write before the commit
+    assert store.deals()["D-1"].stage == "prospect"
+
+
+def test_an_exclusive_step_that_fails_writes_nothing(store: Any) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    with pytest.raises(RuntimeError):
+        with store.exclusive() as step:
+            step.write(Batch(run, deals=[deal(1)], events=[event(1)]))
+            raise RuntimeError("evaluation failed midway")
+    assert store.deals() == {} and count(store, "events") == 0
+
+
+def test_carry_forward_copies_the_stored_state_into_the_run_snapshot(store: Any) -> None:
+    first = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    summary = {"amount": 5000.0, "probability": 0.25, "forecast_category": "pipeline", "owner": "bob@example.com"}
+    store.write(Batch(first, deals=[deal(i, summary=dict(summary, id=f"D-{i}")) for i in range(3)]))
+    second = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    rows = store.carry_forward(second, ["D-0", "D-2", "D-missing"])
+    assert sorted(r.deal_id for r in rows) == ["D-0", "D-2"]
+    assert rows[0] == SnapshotRow("D-0", "prospect", "open", 5000.0, 0.25, "pipeline", "bob@example.com")
+    assert sorted(r["deal_id"] for r in store.snapshot(second)) == ["D-0", "D-2"]
+
+
+def test_forget_drops_manifest_rows_and_deal_records_but_keeps_history(store: Any) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    store.write(full_batch(run, range(3)))
+    store.forget(["deals/d1.yaml"], ["D-1"])
+    assert sorted(store.files()) == ["deals/d0.yaml", "deals/d2.yaml"]
+    assert sorted(store.deals()) == ["D-0", "D-2"]
+    assert count(store, "transitions") == 3 and count(store, "events") == 3
+
+
+def test_claimed_outbox_items_are_not_claimed_again_until_the_lease_ends(store: Any) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    store.write(Batch(run, outbox=[item(1), item(2)]))
+    assert [i.key for i in store.claim_outbox()] == ["ob-1", "ob-2"]
+    assert store.claim_outbox() == []  # another process finds nothing to send
+    store.mark_outbox("ob-1", "sent")
+    store.mark_outbox("ob-2", "failed", "server down")
+    assert [i.key for i in store.claim_outbox()] == ["ob-2"]  # failed: tried again
+    assert [i.key for i in store.claim_outbox(lease_seconds=-1)] == ["ob-2"]  # a crashed claimer's lease ended
