@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -63,10 +64,22 @@ class RunResult:
                 "warnings": self.warnings}
 
 
+def _facts(record: DealRecord | None) -> Facts:
+    """What the store knows of a deal that evaluation uses (a fresh copy)."""
+    return Facts(dict(record.first_seen), dict(record.actions_ok)) if record else Facts()
+
+
+def share(key: str, n: int) -> int:
+    """Which of n parts a file path or deal id falls in: stable across processes and
+    machines (Python's own hash is salted per process)."""
+    return zlib.crc32(key.encode("utf-8")) % n
+
+
 class Runner:
     def __init__(self, workflow: Workflow, workflow_path: str, plugins: Any, store: Store | None, now: dt.date,
                  *, dry_run: bool = False, keep_deals: bool = True, digests: bool = False,
-                 sleep: Callable[[float], None] | None = None):
+                 sleep: Callable[[float], None] | None = None, run_id: int | None = None,
+                 part: tuple[int, int] | None = None, shard: tuple[int, int] | None = None):
         self.wf = workflow
         self.cw = CompiledWorkflow(workflow)
         self.plugins = plugins
@@ -82,17 +95,30 @@ class Runner:
         self.sleep = sleep
         self.result = RunResult(counts={"deals": 0, "unchanged": 0, "actions_ok": 0, "actions_failed": 0,
                                         "notifications_queued": 0, "sent": 0, "delivery_failed": 0})
-        self.run_id = 0
+        self.run_id = run_id or 0
+        self.part = part  # (i, n): this process takes the files whose path hashes to i (--jobs)
+        self.shard = shard  # (k, n): this run takes the deals whose id hashes to k (--shard)
+        self.unseen: dict[str, FileEntry] = {}  # manifest rows of files this run did not visit
         self._seen_ids: set[str] = set()
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
 
     # -- the data path --
 
     def run(self, paths: Iterable[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
+        """A whole run in this process: journal, data path, forgetting, delivery."""
         paths = list(paths)
+        self.start()
+        self.scan(paths, progress)
+        self.finish(paths, self.unseen, self._seen_ids)
+        return self.result
+
+    def start(self) -> None:
+        if self.store is not None and not self.dry_run and not self.run_id:
+            self.run_id = self.store.start_run(self.now, self.wf.path, self.wf.digest, [])
+
+    def scan(self, paths: list[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
+        """The data path over this run's share of the deal files."""
         store = self.store
-        if store is not None and not self.dry_run:
-            self.run_id = store.start_run(self.now, self.wf.path, self.wf.digest, [])
         manifest = store.files() if store is not None else {}
         chunk: list[tuple[DealDoc, list[Diagnostic]]] = []
         entries: list[FileEntry] = []
@@ -101,12 +127,19 @@ class Runner:
         if progress is not None:
             files = progress(list(files))
         for file in files:
+            if self.part is not None and share(file, self.part[1]) != self.part[0]:
+                manifest.pop(file, None)  # another process's file
+                continue
+            entry = manifest.get(file)
+            if self.shard is not None and entry is not None and not any(self._mine(i) for i in entry.deal_ids):
+                manifest.pop(file, None)  # another machine's deals (known from the last run)
+                continue
             try:
                 st = os.stat(file)
             except OSError as exc:
                 self._file_error(Diagnostic(file, f"cannot read: {exc.strerror}"))
                 continue
-            entry = manifest.pop(file, None)  # what is left at the end was not seen
+            manifest.pop(file, None)  # what is left at the end was not seen
             if self._unchanged(entry, st):
                 unchanged.append(entry)
                 if len(unchanged) >= BATCH_SIZE:
@@ -123,6 +156,8 @@ class Runner:
             for doc, found in docs:
                 deal_id = str(doc.deal.get("id"))
                 ids.append(deal_id)
+                if not self._mine(deal_id):
+                    continue
                 if any(d.severity == "error" for d in found):
                     ok = False
                     self._deal_error(file, deal_id, found)
@@ -134,14 +169,26 @@ class Runner:
                 self._seen_ids.add(deal_id)
                 self.result.diagnostics.extend(found)
                 chunk.append((doc, found))
-            entries.append(FileEntry(file, st.st_size, st.st_mtime_ns, ids, self.wf.digest, None, ok))
+            if all(self._mine(i) for i in ids):  # a file with other shards' deals is theirs to record too
+                entries.append(FileEntry(file, st.st_size, st.st_mtime_ns, ids, self.wf.digest, None, ok))
             if len(chunk) >= BATCH_SIZE:
                 self._process(chunk, entries)
                 chunk, entries = [], []
         self._process(chunk, entries)
         self._reuse(unchanged)
         self._finish_notifications()
+        self.unseen = manifest
+        for failure in self.plugins.take_failures():
+            self.result.errors += 1
+            self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
+        return self.result
+
+    def finish(self, paths: list[str], unseen: dict[str, FileEntry], seen_ids: set[str]) -> None:
+        """After the data path: forget vanished files, deliver the outbox."""
+        store = self.store
         if store is not None and not self.dry_run:
+            if self.shard is None:
+                self._forget_vanished(unseen, paths, seen_ids)
             report = deliver(store, self.wf, self.plugins.channel_types())
             self.result.counts["sent"] = report.sent
             self.result.counts["delivery_failed"] = len(report.failed)
@@ -154,16 +201,18 @@ class Runner:
         for failure in self.plugins.take_failures():
             self.result.errors += 1
             self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
-        return self.result
 
-    def _forget_vanished(self, unseen: dict[str, FileEntry], paths: list[str]) -> None:
+    def _mine(self, deal_id: str) -> bool:
+        return self.shard is None or share(deal_id, self.shard[1]) == self.shard[0]
+
+    def _forget_vanished(self, unseen: dict[str, FileEntry], paths: list[str], seen_ids: set[str]) -> None:
         """Files the store knew under the folders of this run that this run did not see
         are gone: forget them, and the deals no file holds any more."""
         roots = [os.path.join(p, "") if os.path.isdir(p) else p for p in paths]
         gone = [e for path, e in unseen.items()
                 if any(path == r or path.startswith(r) for r in roots) and not os.path.isfile(path)]
         if gone:
-            self.store.forget([e.path for e in gone], [i for e in gone for i in e.deal_ids if i not in self._seen_ids])
+            self.store.forget([e.path for e in gone], [i for e in gone for i in e.deal_ids if i not in seen_ids])
 
     def _unchanged(self, entry: FileEntry | None, st: os.stat_result) -> bool:
         return (entry is not None and entry.ok and entry.size == st.st_size and entry.mtime_ns == st.st_mtime_ns
@@ -175,7 +224,7 @@ class Runner:
         run's snapshot by the store, without reading or decoding them here."""
         if not unchanged or self.store is None:
             return
-        ids = [i for e in unchanged for i in e.deal_ids]
+        ids = [i for e in unchanged for i in e.deal_ids if self._mine(i)]
         self._seen_ids.update(ids)
         if self.dry_run:
             self.result.skipped.extend({"what": f"read {e.path}", "why": "unchanged since the last run"} for e in unchanged)
@@ -194,23 +243,36 @@ class Runner:
     def _process(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry]) -> None:
         if not chunk and not entries:
             return
-        if self.store is None or self.dry_run:
-            self._step(chunk, entries, {})
+        if self.store is None:
+            self._step(chunk, entries, {}, {})
+            return
+        ids = [str(doc.deal.get("id")) for doc, _ in chunk]
+        # Evaluate outside the store's lock (the costly part, done by many processes at
+        # once with --jobs); under the lock, only deals whose stored facts changed in
+        # between are evaluated again.
+        seen = self.store.deals(ids)
+        early = {doc.deal.get("id"): evaluate(self.cw, doc.deal, self.now, _facts(seen.get(str(doc.deal.get("id")))),
+                                              file=doc.file) for doc, _ in chunk}
+        if self.dry_run:
+            self._step(chunk, entries, seen, early)
             return
         with self.store.exclusive():  # concurrent runs take turns by batch
-            records = self.store.deals([str(doc.deal.get("id")) for doc, _ in chunk])
-            self.store.write(self._step(chunk, entries, records))
+            records = self.store.deals(ids)
+            for deal_id, record in records.items():
+                if _facts(record) != _facts(seen.get(deal_id)):
+                    early.pop(deal_id, None)
+            self.store.write(self._step(chunk, entries, records, early))
 
     def _step(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry],
-              records: dict[str, DealRecord]) -> Batch:
-        """Evaluate a chunk of deals against what the store last saw: the batch to write."""
+              records: dict[str, DealRecord], early: dict[Any, DealState]) -> Batch:
+        """The batch that records a chunk of deals against what the store last saw."""
         batch = Batch(self.run_id, files=entries)
         deadlines: dict[str, dt.date] = {}
         failed_files: set[str] = set()
         for doc, _ in chunk:
             deal_id = str(doc.deal.get("id"))
             previous = records.get(deal_id)
-            state, results = self._evaluate_and_act(doc, previous)
+            state, results = self._evaluate_and_act(doc, previous, early.get(doc.deal.get("id")))
             batch.actions.extend(results)
             events = new_events(state, self.wf, previous, self.now)
             for event in events:
@@ -246,11 +308,13 @@ class Runner:
             entry.ok = entry.ok and entry.path not in failed_files
         return batch
 
-    def _evaluate_and_act(self, doc: DealDoc, previous: DealRecord | None) -> tuple[DealState, list]:
+    def _evaluate_and_act(self, doc: DealDoc, previous: DealRecord | None,
+                          state: DealState | None) -> tuple[DealState, list]:
         deal_id = str(doc.deal.get("id"))
-        facts = Facts(dict(previous.first_seen), dict(previous.actions_ok)) if previous else Facts()
+        facts = _facts(previous)
         results = []
-        state = evaluate(self.cw, doc.deal, self.now, facts, file=doc.file)
+        if state is None:
+            state = evaluate(self.cw, doc.deal, self.now, facts, file=doc.file)
         for _ in range(len(self.wf.stages)):  # an action's success may move the deal on
             jobs = due_actions(state, self.wf)
             if not jobs:

@@ -254,10 +254,11 @@ class CliOutput(dict):
         self.exit_code: int = result.exit_code
         self.stdout: str = result.stdout
         self.stderr: str = result.stderr
+        self.json_error: str | None = None  # why stdout is not a JSON document, when it is not
         try:
             data = json.loads(result.stdout) if result.stdout.strip() else {}
-        except ValueError:
-            data = {}
+        except ValueError as exc:
+            data, self.json_error = {}, str(exc)
         super().__init__(data if isinstance(data, dict) else {"value": data})
 
 
@@ -297,6 +298,9 @@ class FlowctlRun:
         if expect is not None and output.exit_code != expect:
             raise AssertionError(f"flowctl run exited {output.exit_code}, expected {expect}\n"
                                  f"--- stderr ---\n{output.stderr}\n--- stdout ---\n{output.stdout}")
+        if output.json_error is not None and expect is not None:
+            raise AssertionError(f"flowctl run --format json printed something that is not JSON "
+                                 f"({output.json_error})\n--- stdout ---\n{output.stdout}")
         return output
 
     def invoke(self, *args: str | os.PathLike, env: dict[str, str | None] | None = None,

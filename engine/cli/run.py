@@ -11,9 +11,10 @@ import click
 
 from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
+from ..parallel import run_parallel
 from ..runner import Runner
 from ..store import mask_url
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_json, format_option, handle_errors,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, format_option, handle_errors,
                      load_workflow_or_fail, now_option, open_store, pass_context, progress,
                      resolve_workflow_path, store_option, today, warn)
 
@@ -30,11 +31,16 @@ PLAN_VERSION = 1
 @click.option("--save-plan", type=click.Path(dir_okay=False), help="With --dry-run: write the plan to this file.")
 @click.option("--plan", "plan_file", type=click.Path(dir_okay=False, exists=True),
               help="Apply a plan saved by --dry-run --save-plan; refuse if anything changed since.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Evaluate on this many processes.")
+@click.option("--shard", type=str, default=None, metavar="K/N",
+              help="Take only the deals whose id falls in share K of N (1-based), so N machines can share one store.")
 @format_option
 @pass_context
 @handle_errors
 def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt.datetime | None,
-        store_url: str | None, dry_run: bool, save_plan: str | None, plan_file: str | None, fmt: str) -> None:
+        store_url: str | None, dry_run: bool, save_plan: str | None, plan_file: str | None, jobs: int,
+        shard: str | None, fmt: str) -> None:
     """Evaluate every deal, run automated jobs, notify, and record history.
 
     DEALS are files or folders (searched recursively); default: deals/ beside the workflow."""
@@ -47,6 +53,9 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         now = dt.datetime.fromisoformat(plan["now"])
     if save_plan and not dry_run:
         raise click.UsageError("--save-plan goes with --dry-run")
+    shard_part = _shard(shard)
+    if jobs > 1 and (dry_run or plan is not None):
+        raise click.UsageError("--jobs goes with a real run, not --dry-run or --plan")
     workflow_path = resolve_workflow_path(workflow_path)
     workflow = load_workflow_or_fail(ctx, workflow_path)
     paths = list(deals) or default_deals(workflow_path)
@@ -55,13 +64,17 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     try:
         if plan is not None:
             _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
-        runner = Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=dry_run,
-                        keep_deals=fmt == "json" or dry_run, digests=bool(save_plan))
+        def make(store, **more):
+            return Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=dry_run,
+                          keep_deals=fmt == "json" or dry_run, digests=bool(save_plan), shard=shard_part, **more)
 
-        def bar(files):
-            return _Progress(files)
-
-        result = runner.run(paths, progress=bar if sys.stderr.isatty() else None)
+        runner = make(store)
+        if jobs > 1:
+            store.close()  # the workers open their own connections; the parent opens one again
+            runner.store = store = open_store(ctx, store_url, workflow_path)
+            result = run_parallel(jobs, make, runner, ctx.plugins, store_url or default_store_url(workflow_path), paths)
+        else:
+            result = runner.run(paths, progress=_Progress if sys.stderr.isatty() else None)
         if not dry_run:
             store.finish_run(runner.run_id, "errors" if result.errors else "ok",
                              result.summary(dry_run))
@@ -85,6 +98,19 @@ class _Progress:
     def __iter__(self):
         with click.progressbar(self.files, label="deals", file=sys.stderr) as bar:
             yield from bar
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """`K/N` (1-based) -> (K-1, N)."""
+    if text is None:
+        return None
+    try:
+        k, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not K/N, e.g. 2/4", param_hint="--shard")
+    if not 1 <= k <= n:
+        raise click.BadParameter(f"{text!r}: K must be between 1 and N", param_hint="--shard")
+    return (k - 1, n)
 
 
 def _report(result, dry_run: bool, fmt: str, workflow) -> None:
