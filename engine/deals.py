@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
+from .durations import parse_date
 from .yamlio import locate_all, parse, read_text
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
@@ -46,7 +48,9 @@ def split_deals(doc: Any, file: str) -> list[DealDoc]:
     if isinstance(doc, dict) and "deals" in doc and "id" not in doc:
         extra = [k for k in doc if k != "deals"]
         if extra:
-            raise FlowctlError(Diagnostic(file, f"unknown key '{extra[0]}' beside `deals:`", (extra[0],)))
+            d = Diagnostic(file, f"unknown key '{extra[0]}' beside `deals:`", (extra[0],))
+            d.at_key = True  # type: ignore[attr-defined]
+            raise FlowctlError(d)
         items = doc["deals"]
         if not isinstance(items, list):
             raise FlowctlError(Diagnostic(file, "`deals:` must be a list of deals", ("deals",)))
@@ -73,9 +77,10 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
     """Schema and workflow checks of one deal (positions not yet filled in)."""
     deal = doc.deal
     validator = cw.deal_validator
-    if not validator.is_valid(deal):
-        return validator.diagnostics(deal, doc.file, doc.prefix)
     out: list[Diagnostic] = []
+    if not validator.is_valid(deal):
+        out = validator.diagnostics(deal, doc.file, doc.prefix)
+        # The workflow checks below still run, on whatever has the right shape.
     wf = cw.workflow
 
     def problem(path: tuple, message: str, at_key: bool = False, severity: str = "error") -> None:
@@ -83,26 +88,59 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
         d.at_key = at_key  # type: ignore[attr-defined]
         out.append(d)
 
-    for job_id in deal.get("jobs") or {}:
+    def mapping(key: str) -> dict:
+        value = deal.get(key)
+        return value if isinstance(value, dict) else {}
+
+    def entries(key: str) -> list[tuple[int, dict]]:
+        value = deal.get(key)
+        return [(i, e) for i, e in enumerate(value) if isinstance(e, dict)] if isinstance(value, list) else []
+
+    for path, value in _dates(deal, mapping, entries):
+        if isinstance(value, str) and _DATE.match(value) and parse_date(value) is None:
+            problem(path, f"{value!r} is not a date on the calendar")
+    for job_id in mapping("jobs"):
         if job_id not in wf.job_by_id:
             problem(("jobs", job_id), f"unknown job '{job_id}'{did_you_mean(str(job_id), wf.job_by_id)}", True)
-    for gate_id, approval in (deal.get("approvals") or {}).items():
+    for gate_id, approval in mapping("approvals").items():
+        if not isinstance(approval, dict):
+            continue
         gate = wf.gate_by_id.get(gate_id)
         if gate is None:
             problem(("approvals", gate_id), f"unknown gate '{gate_id}'{did_you_mean(str(gate_id), wf.gate_by_id)}", True)
         elif gate.approval is None:
             problem(("approvals", gate_id), f"gate '{gate_id}' takes no approval (it has no `approval:` role)", True, "warning")
-        elif approval.get("role") != gate.approval:
+        elif isinstance(approval.get("role"), str) and approval["role"] != gate.approval:
             problem(("approvals", gate_id, "role"), f"gate '{gate_id}' needs an approval by role '{gate.approval}', not '{approval.get('role')}'")
-    for i, entry in enumerate(deal.get("history") or []):
-        if entry.get("stage") not in wf.stage_by_id:
+    for i, entry in entries("history"):
+        if isinstance(entry.get("stage"), str) and entry.get("stage") not in wf.stage_by_id:
             problem(("history", i, "stage"), f"unknown stage '{entry.get('stage')}'{did_you_mean(str(entry.get('stage')), wf.stage_by_id)}")
     claimed = deal.get("stage")
-    if claimed is not None and claimed not in wf.stage_by_id:
+    if isinstance(claimed, str) and claimed not in wf.stage_by_id:
         problem(("stage",), f"unknown stage '{claimed}'{did_you_mean(str(claimed), wf.stage_by_id)}")
     if deal.get("outcome") == "lost" and not deal.get("closed_at"):
         problem(("outcome",), "a lost deal should say when: add closed_at (the date is taken from its latest dated fact meanwhile)", severity="warning")
     return out
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _dates(deal: dict, mapping, entries) -> Iterator[tuple[tuple, Any]]:
+    """(path, value) of every date a deal file holds."""
+    for key in ("created", "expected_close", "closed_at"):
+        yield (key,), deal.get(key)
+    for job, value in mapping("jobs").items():
+        yield (("jobs", job, "at"), value.get("at")) if isinstance(value, dict) else (("jobs", job), value)
+    for gate, value in mapping("approvals").items():
+        if isinstance(value, dict):
+            yield ("approvals", gate, "at"), value.get("at")
+    for key in ("activities", "history"):
+        for i, entry in entries(key):
+            yield (key, i, "at"), entry.get("at")
+    for i, order in entries("orders"):
+        for key in ("placed", "completed"):
+            yield ("orders", i, key), order.get(key)
 
 
 def positioned(diagnostics: list[Diagnostic], file: str, text: str) -> list[Diagnostic]:

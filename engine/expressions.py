@@ -91,7 +91,10 @@ def names_used(expr: nodes.Node) -> set[str]:
 def deal_fields_used(expr: nodes.Node) -> list[tuple[str, ...]]:
     """Field paths read from `deal`: `deal.bant.budget` -> ('bant', 'budget')."""
     paths = []
-    for node in expr.find_all((nodes.Getattr, nodes.Getitem)):
+    methods = {id(call.node) for call in [expr, *expr.find_all(nodes.Call)] if isinstance(call, nodes.Call)}
+    for node in [expr, *expr.find_all((nodes.Getattr, nodes.Getitem))]:
+        if not isinstance(node, (nodes.Getattr, nodes.Getitem)) or id(node) in methods:
+            continue  # deal.get(...) is a method of the mapping, not a field
         chain: list[str] = []
         current: nodes.Node = node
         while isinstance(current, (nodes.Getattr, nodes.Getitem)):
@@ -105,8 +108,9 @@ def deal_fields_used(expr: nodes.Node) -> list[tuple[str, ...]]:
             current = current.node
         if chain and isinstance(current, nodes.Name) and current.name == "deal":
             paths.append(tuple(reversed(chain)))
-    # Keep only the longest chains: deal.bant.budget also visits deal.bant.
-    return [p for p in paths if not any(q != p and q[: len(p)] == p for q in paths)]
+    # Keep only the longest chains (deal.bant.budget also visits deal.bant), each once.
+    longest = [p for p in paths if not any(len(q) > len(p) and q[: len(p)] == p for q in paths)]
+    return list(dict.fromkeys(longest))
 
 
 def check_expression(source: str) -> nodes.Expr:

@@ -118,13 +118,12 @@ def _place(items: list, new: dict, change: dict, what: str, diagnostics: list[Di
     after = change.get("after")
     if after is not None:
         pos = next((i for i, x in enumerate(items) if isinstance(x, dict) and x.get("id") == after), None)
-        if pos is None:
-            file, path = where(change, "after")
-            diagnostics.append(Diagnostic(file, f"after: no {what} '{after}' to place '{change.get('id')}' after{did_you_mean(str(after), known)}", path))
-            items.append(new)
-        else:
+        if pos is not None:
             items.insert(pos + 1, new)
-        return
+            return
+        file, path = where(change, "after")
+        diagnostics.append(Diagnostic(file, f"after: no {what} '{after}' to place '{change.get('id')}' after{did_you_mean(str(after), known)}", path))
+        # and placed as if it had no `after:`, so this is the only problem reported
     # A new stage without `after:` goes before a terminal last stage, not after it.
     if what == "stage" and items and isinstance(items[-1], dict) and items[-1].get("terminal") and not new.get("terminal"):
         items.insert(len(items) - 1, new)

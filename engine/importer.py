@@ -6,6 +6,7 @@ empty field from a lookup table. Rows are streamed: one deal file written per ro
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
@@ -13,7 +14,7 @@ import os
 import re
 import string
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -334,9 +335,11 @@ def check_columns(m: ImportMap, csv_path: str) -> None:
         raise FlowctlError(problems)
 
 
-def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False) -> ImportResult:
+def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False,
+               progress: Callable[[Iterator, int], Any] | None = None) -> ImportResult:
     """Write one deal file per row into out_dir. A first streamed pass checks ids (no
-    duplicates, no file overwritten without `force`) so nothing is written on refusal."""
+    duplicates, no file overwritten without `force`) so nothing is written on refusal.
+    `progress(rows, count)` may wrap the writing pass (a context manager giving the rows)."""
     check_columns(m, csv_path)
     id_column = m.columns["id"]
     seen: dict[str, int] = {}
@@ -357,17 +360,18 @@ def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False) -
     os.makedirs(out_dir, exist_ok=True)
     result = ImportResult()
     source = os.path.basename(csv_path)
-    for line, row, _ in _rows(csv_path):
-        try:
-            deal = row_to_deal(m, row)
-        except ValueError as exc:
-            result.skipped += 1
-            result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
-            continue
-        target = os.path.join(out_dir, file_name(deal["id"]))
-        tmp = target + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(dump(deal, source, line))
-        os.replace(tmp, target)
-        result.written += 1
+    with (progress(_rows(csv_path), len(seen)) if progress else contextlib.nullcontext(_rows(csv_path))) as rows:
+        for line, row, _ in rows:
+            try:
+                deal = row_to_deal(m, row)
+            except ValueError as exc:
+                result.skipped += 1
+                result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
+                continue
+            target = os.path.join(out_dir, file_name(deal["id"]))
+            tmp = target + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(dump(deal, source, line))
+            os.replace(tmp, target)
+            result.written += 1
     return result

@@ -665,17 +665,31 @@ def metric_configs(workflow: Workflow) -> list[dict]:
     return out + [m for m in workflow.metrics if m["id"] in declared]
 
 
+class MetricSet:
+    """Every metric of a workflow, fed one deal state at a time: for loops that are not
+    a plain stream (such as `run`'s); `compute_metrics` is this over an iterable."""
+
+    def __init__(self, workflow: Workflow, now: dt.date, plugins: Any = None, configs: list[dict] | None = None):
+        plugin_kinds = plugins.metric_kinds() if plugins is not None else {}
+        self.metrics = [Metric(c, workflow, now, _factory(c, workflow, now, plugin_kinds))
+                        for c in (configs if configs is not None else metric_configs(workflow))]
+
+    def add(self, state: Any) -> None:
+        for metric in self.metrics:
+            metric.add(state)
+
+    def results(self) -> list[dict]:
+        return [m.result() for m in self.metrics]
+
+
 def compute_metrics(workflow: Workflow, states: Iterable[Any], now: dt.date, plugins: Any = None,
                     configs: list[dict] | None = None) -> list[dict]:
     """Every metric (built-ins and declared) over a stream of deal states, aggregated as
     they come: no state is kept (except slim ones for plugin kinds, which take a list)."""
-    plugin_kinds = plugins.metric_kinds() if plugins is not None else {}
-    metrics = [Metric(c, workflow, now, _factory(c, workflow, now, plugin_kinds))
-               for c in (configs if configs is not None else metric_configs(workflow))]
+    metrics = MetricSet(workflow, now, plugins, configs)
     for state in states:
-        for metric in metrics:
-            metric.add(state)
-    return [m.result() for m in metrics]
+        metrics.add(state)
+    return metrics.results()
 
 
 def metric_alerts(results: list[dict], now: dt.date) -> list[Event]:

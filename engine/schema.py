@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import re
 from importlib import resources
 from typing import Any, Iterator
@@ -39,27 +40,60 @@ def deal_schema(fields: dict | None = None) -> dict:
     return schema
 
 
+@functools.lru_cache(maxsize=256)
+def _ecma(pattern: str) -> "re.Pattern[str]":
+    """A JSON Schema (ECMA-262) pattern in Python's re: `$` is the very end (not before a
+    final newline) and `\\d`, `\\w` are ASCII, as jsonschema-rs reads them."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern), re.ASCII)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _is_number(checker: Any, value: Any) -> bool:
+    # JSON has no NaN or infinity: a deal with `.nan` is refused by both validators.
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and (not isinstance(value, float) or math.isfinite(value)))
+
+
+def _explainer(schema: dict) -> Any:
+    base = jsonschema.validators.validator_for(schema)
+    types = base.TYPE_CHECKER.redefine("number", _is_number)
+    cls = jsonschema.validators.extend(base, {"pattern": _pattern}, type_checker=types)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
 class SchemaValidator:
-    """Fast yes/no check, and full positioned explanations only when the answer is no."""
+    """Fast yes/no check, and full positioned explanations only when the answer is no.
+    Both read the same schema with the same regex and number semantics, and format
+    checks on; where they still disagree (a format both read differently), jsonschema
+    has the last word."""
 
     def __init__(self, schema: dict):
         self.schema = schema
-        self._fast = jsonschema_rs.validator_for(schema)
-        self._slow: jsonschema.protocols.Validator | None = None
+        self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
+        self._slow: Any = None
 
     def is_valid(self, instance: Any) -> bool:
         try:
-            return self._fast.is_valid(instance)
+            if self._fast.is_valid(instance):
+                return True
         except (ValueError, TypeError, OverflowError):
-            # Values JSON cannot hold (huge ints, odd types): let jsonschema judge them.
-            return not any(True for _ in self.problems(instance))
+            pass  # values JSON cannot hold (huge ints, odd types)
+        # The explainer has the last word, so the two can never disagree.
+        return not any(True for _ in self.problems(instance))
 
     def problems(self, instance: Any) -> Iterator[Problem]:
         if self._slow is None:
-            cls = jsonschema.validators.validator_for(self.schema)
-            self._slow = cls(self.schema, format_checker=cls.FORMAT_CHECKER)
+            self._slow = _explainer(self.schema)
+        seen: set[tuple] = set()
         for error in self._slow.iter_errors(instance):
-            yield from _explain(error)
+            for problem in _explain(error):
+                if problem[:2] not in seen:  # `required` repeats itself once per missing key
+                    seen.add(problem[:2])
+                    yield problem
 
     def diagnostics(self, instance: Any, file: str, prefix: tuple = ()) -> list[Diagnostic]:
         out = []
@@ -109,7 +143,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
         for sub in error.context:
             branches.setdefault(sub.schema_path[0], []).append(sub)
         fitting = [errs for errs in branches.values()
-                   if not any(e.validator in ("type", "const", "enum") and len(e.absolute_path) == len(path) for e in errs)]
+                   if not any(e.validator in ("type", "const") and len(e.absolute_path) == len(path) for e in errs)]
         if len(fitting) == 1:
             for sub in fitting[0]:
                 yield from _explain(sub)
@@ -122,7 +156,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
         yield (path, f"expected {expected}, got {_type_name(inst)} {_short(inst)}", False)
     elif v == "required":
         missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
-        for k in missing:
+        for k in missing:  # one error per missing key, each naming them all: deduplicated by the caller
             yield (path, f"missing required key '{k}'", False)
     elif v == "enum":
         choices = [c for c in error.validator_value if c is not None]

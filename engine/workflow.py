@@ -52,6 +52,9 @@ def _read(ref: str, base_dir: Path | None, loaded: Loaded, src: tuple[str, tuple
     else:
         path = Path(ref) if base_dir is None else base_dir / ref
         display, folder = os.path.normpath(str(path)), path.parent
+        if src is not None and path.is_dir():
+            loaded.error(src, f"extends: '{ref}' is a folder, not a workflow file (looked at {display})")
+            return display, None, None
         if src is not None and not path.is_file():
             loaded.error(src, f"extends: no such file '{ref}' (looked for {display})")
             return display, None, None
@@ -96,6 +99,7 @@ def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidat
         problems = validator.diagnostics(doc, display)
         loaded.diagnostics.extend(problems)
         if problems:
+            _lenient_checks(doc, display, loaded)  # report what else is wrong in this file too
             return None
         _check_ids_in_file(doc, display, loaded)
         chain.append((display, annotate(doc, display)))
@@ -106,6 +110,34 @@ def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidat
     for _, doc in reversed(chain[:-1]):
         merged = merge(merged, doc, loaded.diagnostics)
     return merged
+
+
+def _lenient_checks(doc: dict, file: str, loaded: Loaded) -> None:
+    """The checks that still make sense in a file the schema refused: duplicate ids and
+    expressions, on whatever parts have the right shape."""
+    def dicts(value: Any) -> list[dict]:
+        return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+    stages = dicts(doc.get("stages"))
+    for i, stage in enumerate(doc.get("stages") or [] if isinstance(doc.get("stages"), list) else []):
+        if isinstance(stage, dict):
+            stage["__src__"] = (file, ("stages", i))
+            for child in ("jobs", "gates"):
+                if isinstance(stage.get(child), list):
+                    for j, sub in enumerate(stage[child]):
+                        if isinstance(sub, dict):
+                            sub["__src__"] = (file, ("stages", i, child, j))
+    duplicate_ids([s for s in stages if isinstance(s.get("id"), str)], loaded.diagnostics, "stage")
+    for stage in stages:
+        for child, key in (("jobs", "done_when"), ("gates", "when")):
+            items = [x for x in dicts(stage.get(child)) if isinstance(x.get("id"), str)]
+            duplicate_ids(items, loaded.diagnostics, child[:-1])
+            for item in items:
+                if isinstance(item.get(key), str):
+                    try:
+                        expressions.check_expression(item[key])
+                    except expressions.ExpressionError as exc:
+                        loaded.error(where(item, key), str(exc))
 
 
 def _check_ids_in_file(doc: dict, file: str, loaded: Loaded) -> None:
@@ -129,8 +161,11 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
         loaded.error(top.get("stages", (loaded_main(loaded), ())), "the workflow has no stages")
         return
     # Job and gate ids are unique across the whole workflow: deal files name them alone.
-    duplicate_ids([j for s in stages for j in s.get("jobs") or []], loaded.diagnostics, "job")
-    duplicate_ids([g for s in stages for g in s.get("gates") or []], loaded.diagnostics, "gate")
+    # (Twice in one stage was reported per file already.)
+    for child in ("jobs", "gates"):
+        firsts = [next(x for x in s.get(child) or [] if x.get("id") == ident)
+                  for s in stages for ident in dict.fromkeys(x.get("id") for x in s.get(child) or [])]
+        duplicate_ids(firsts, loaded.diagnostics, child[:-1])
     terminals = [i for i, s in enumerate(stages) if s.get("terminal")]
     for i in terminals:
         if i != len(stages) - 1:
@@ -169,7 +204,15 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
     for name, channel in channels.items():
         if known_channels is not None and channel.get("use") not in known_channels:
             loaded.error(_top_child(top, "channels", name, "use"), f"no plugin provides the channel type '{channel.get('use')}'{did_you_mean(str(channel.get('use')), known_channels)}")
+    for metric in merged.get("metrics") or []:
+        if "kind" not in metric:
+            loaded.error(where(metric), f"metric '{metric.get('id')}' has no `kind`")
     for rule in merged.get("notifications") or []:
+        for key in ("on", "channel"):
+            if key not in rule:
+                loaded.error(where(rule), f"notification rule{' ' + repr(rule['id']) if 'id' in rule else ''} has no `{key}`")
+        if "channel" not in rule:
+            continue
         if rule.get("channel") not in channels and rule.get("channel") != "console":
             loaded.error(where(rule, "channel"), f"no channel '{rule.get('channel')}' under channels:{did_you_mean(str(rule.get('channel')), list(channels) + ['console'])}")
         if rule.get("where") is not None:
@@ -178,7 +221,7 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
         for key in ("from", "to", "stage"):
             if metric.get(key) is not None and metric[key] not in stage_ids:
                 loaded.error(where(metric, key), f"no stage '{metric[key]}'{did_you_mean(str(metric[key]), stage_ids)}")
-        if known_metric_kinds is not None and metric.get("kind") not in known_metric_kinds:
+        if known_metric_kinds is not None and "kind" in metric and metric["kind"] not in known_metric_kinds:
             loaded.error(where(metric, "kind"), f"unknown metric kind '{metric.get('kind')}'{did_you_mean(str(metric.get('kind')), known_metric_kinds)}")
         if metric.get("where") is not None:
             _check_expression(metric, "where", dschema, loaded)
@@ -205,6 +248,8 @@ def _check_expression(element: dict, key: str, dschema: dict, loaded: Loaded, ex
         loaded.error(where(element, key), f"unknown name '{unknown[0]}': expressions can use {', '.join(expressions.NAMES + extra_names)}")
     for path in expressions.deal_fields_used(expr):
         head = path[0]
+        if head.startswith(("x-", "x_")):
+            continue  # extension fields are free
         if head not in dschema:
             loaded.error(where(element, key), f"expression names deal field '{head}', which neither the deal schema nor the workflow's `fields` declares{did_you_mean(head, dschema)}")
             continue

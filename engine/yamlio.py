@@ -30,7 +30,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
-MAX_ALIASES = 1000
+MAX_EXPANDED = 1_000_000  # values in a document with its aliases expanded
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -114,7 +114,10 @@ def parse(text: str, name: str) -> Any:
     """Parse one YAML or JSON document; syntax errors become a positioned FlowctlError."""
     if is_json_file(name):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_no_duplicates)
+        except _Duplicate as dup:
+            position = _yaml_duplicate_position(text)
+            raise FlowctlError(Diagnostic(name, f"duplicate key {dup.key!r}", line=position[0], column=position[1]))
         except json.JSONDecodeError as exc:
             raise FlowctlError(Diagnostic(name, f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
         except RecursionError:
@@ -148,28 +151,65 @@ def parse(text: str, name: str) -> Any:
         loader.dispose()
 
 
+class _Duplicate(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Duplicate(key)
+            seen.add(key)
+    return out
+
+
+def _yaml_duplicate_position(text: str) -> tuple[int | None, int | None]:
+    """Where a JSON document repeats a key: JSON is YAML, and our loader says where."""
+    try:
+        yaml.load(text, Loader=Loader)
+    except DuplicateKeyError as exc:
+        return exc.problem_mark.line + 1, exc.problem_mark.column + 1
+    except yaml.YAMLError:
+        pass
+    return None, None
+
+
 def _check_aliases(node: yaml.Node, name: str) -> None:
-    """Refuse documents whose aliases would expand without bound ("billion laughs")."""
-    # The composer shares aliased nodes, so a node met twice is an alias.
-    seen: set[int] = set()
-    expanded = 0
+    """Refuse documents whose aliases would expand without bound ("billion laughs"):
+    what matters is the size of the document once every alias is expanded."""
+    # The composer shares aliased nodes; the expanded size of each node is counted once
+    # (memoised), so the check is linear in the document as written.
+    sizes: dict[int, int] = {}
+    order: list[yaml.Node] = []
     stack = [node]
-    while stack:
+    while stack:  # post-order without recursion: nesting may be deep
         current = stack.pop()
-        if id(current) in seen:
-            expanded += 1
-            if expanded > MAX_ALIASES:
-                raise FlowctlError(Diagnostic(
-                    name, f"too many YAML alias expansions (more than {MAX_ALIASES})",
-                    line=current.start_mark.line + 1, column=current.start_mark.column + 1))
+        if id(current) in sizes:
             continue
-        seen.add(id(current))
+        sizes[id(current)] = -1
+        order.append(current)
         if isinstance(current, yaml.MappingNode):
-            for k, v in current.value:
-                stack.append(k)
-                stack.append(v)
+            stack.extend(n for pair in current.value for n in pair)
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
+    for current in reversed(order):
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = current.value
+        else:
+            children = []
+        total = 1 + sum(max(sizes[id(c)], 1) for c in children)
+        if total > MAX_EXPANDED:
+            raise FlowctlError(Diagnostic(
+                name, f"too many YAML alias expansions: the document would grow past {MAX_EXPANDED:,} values",
+                line=current.start_mark.line + 1, column=current.start_mark.column + 1))
+        sizes[id(current)] = total
 
 
 def load(path: str | os.PathLike) -> Any:

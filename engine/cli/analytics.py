@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import click
 
@@ -412,7 +412,7 @@ def import_(ctx: Context, csv_file: str, map_path: str, out_dir: str, workflow_p
     if workflow_path is not None or os.path.isfile("workflow.yaml"):
         workflow = load_workflow_or_fail(ctx, resolve_workflow_path(workflow_path))
     mapping = load_map(map_path, workflow)
-    result = import_csv(csv_file, mapping, out_dir, force)
+    result = import_csv(csv_file, mapping, out_dir, force, lambda rows, n: progress(rows, n, "rows"))
     if fmt == "json":
         echo_json({"imported": result.written, "skipped": result.skipped, "out": out_dir,
                    "diagnostics": [d.to_json() for d in result.diagnostics]})

@@ -89,7 +89,9 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
                             seen_ids[deal_id] = where
                 locate_all(found, {docs[0].file: text})
                 diagnostics.extend(found)
-    diagnostics.sort(key=lambda d: d.sort_key())
+    # A base validated beside its overlays is read once per workflow: report each problem once.
+    diagnostics = sorted({(d.file, d.line, d.column, d.severity, d.message): d for d in diagnostics}.values(),
+                         key=lambda d: d.sort_key())
     if fmt == "json":
         echo_json(diagnostics_json(diagnostics))
     else:
