@@ -55,7 +55,7 @@ class Transition:
 class Event:
     key: str  # deterministic: the same condition always gives the same key
     kind: str
-    deal: str
+    deal: str | None  # None for events about the pipeline (metric_alert)
     stage: str | None
     at: dt.date
     data: dict = dataclasses.field(default_factory=dict)

@@ -1,0 +1,43 @@
+"""Forecast method `historical`: stage-to-win probabilities and times to close learned
+from history (closed deals' stage entries and the store's transitions), smoothed with
+an m-estimate; `--by owner,product` adjusts each deal naive-Bayes style."""
+from __future__ import annotations
+
+from collections import Counter
+
+from flowctl.forecasting import (QUANTILES_NOTE, SMOOTHING_NOTE, TIMING_NOTE, bernoulli_quantiles, learn,
+                                 open_deals, timing)
+from flowctl.hookspecs import hookimpl
+from flowctl.hooktypes import ForecastInput, ForecastMethod
+
+DEFINITION = ("sum over open deals of amount x learned win probability x P(closing within the horizon), "
+              "both learned from closed deals")
+
+
+def forecast(data: ForecastInput) -> dict:
+    by = tuple(data.options.get("by") or ())
+    model = learn(data.states, data.workflow, data.now, data.store, by)
+    amounts, probs = [], []
+    sources: Counter[str] = Counter()
+    for deal in open_deals(data.states):
+        within, source = timing(deal, model, data.now, data.horizon_days)
+        sources[source] += 1
+        amounts.append(deal.amount)
+        probs.append(model.deal_probability(deal) * within)
+    return {
+        **bernoulli_quantiles(amounts, probs),
+        "open_deals": len(amounts),
+        "definition": DEFINITION,
+        "quantiles": QUANTILES_NOTE,
+        "smoothing": SMOOTHING_NOTE,
+        "timing": TIMING_NOTE,
+        "timing_sources": dict(sorted(sources.items())),
+        "by": list(by),
+        "stages": model.stages_json(),
+        "sources": model.sources,
+    }
+
+
+@hookimpl
+def flowctl_forecast_methods() -> list[ForecastMethod]:
+    return [ForecastMethod("historical", forecast, "win probability and time to close learned from history (smoothed)")]
