@@ -86,6 +86,20 @@ class SlimState:
         return self.amount * self.probability if self.outcome == "open" else 0.0
 
 
+def slim_from_summary(summary: dict, now: dt.date) -> SlimState:
+    """A SlimState of a deal as the store last summarised it (its file unchanged since)."""
+    def day(key: str) -> dt.date | None:
+        return dt.date.fromisoformat(summary[key]) if summary.get(key) else None
+
+    entered = day("entered_at") or now
+    return SlimState(summary["id"], summary["stage"], -1, summary["outcome"], summary.get("amount") or 0.0,
+                     summary.get("probability") or 0.0, summary.get("forecast_category") or "", summary.get("owner"),
+                     day("created"), day("closed_at"), day("expected_close"), entered, (now - entered).days,
+                     bool(summary.get("stuck")), bool(summary.get("rotting")),
+                     {k: dt.date.fromisoformat(v) for k, v in (summary.get("stage_entries") or {}).items()},
+                     dict(summary.get("fields") or {}))
+
+
 def slim(state: Any, fields: Iterable[str] | None = None) -> SlimState:
     """A SlimState of a DealState; `fields` limits which deal fields are kept."""
     if isinstance(state, SlimState):
@@ -690,6 +704,11 @@ def compute_metrics(workflow: Workflow, states: Iterable[Any], now: dt.date, plu
     for state in states:
         metrics.add(state)
     return metrics.results()
+
+
+def alert_configs(workflow: Workflow) -> list[dict]:
+    """The declared metrics that have a target: what `run` watches."""
+    return [m for m in workflow.metrics if m.get("target") is not None]
 
 
 def metric_alerts(results: list[dict], now: dt.date) -> list[Event]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any, Callable
 
+from .metrics import slim_from_summary
 from .runner import RunResult, Runner
 from .store import FileEntry
 
@@ -50,6 +51,13 @@ def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plu
         seen |= ids
         # A file is unseen only if no worker visited it.
         unseen = dict(left) if unseen is None else {p: e for p, e in unseen.items() if p in left}
+    if parent.watch is not None and parent.store is not None:
+        # The workers' metrics cannot be added up: the parent reads every deal's summary back.
+        ids = sorted(seen)
+        for i in range(0, len(ids), 1000):
+            for record in parent.store.deals(ids[i:i + 1000]).values():
+                parent.watch.add(slim_from_summary(record.summary, parent.now))
+        parent.alerts()
     parent.finish(paths, unseen or {}, seen)
     return merged
 

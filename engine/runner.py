@@ -21,6 +21,7 @@ from .deals import DealDoc, find_files
 from .diagnostics import Diagnostic
 from .evaluate import DealState, Facts, evaluate
 from .events import new_events
+from .metrics import MetricSet, alert_configs, metric_alerts, slim_from_summary
 from .hooktypes import ActionContext
 from .model import Workflow
 from .notify import Notifier, channels_of, deliver
@@ -101,6 +102,9 @@ class Runner:
         self.unseen: dict[str, FileEntry] = {}  # manifest rows of files this run did not visit
         self._seen_ids: set[str] = set()
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
+        # Declared metrics with a target, fed every deal of the run, raise metric_alert.
+        configs = alert_configs(workflow)
+        self.watch = MetricSet(workflow, now, plugins, configs) if configs else None
 
     # -- the data path --
 
@@ -109,6 +113,7 @@ class Runner:
         paths = list(paths)
         self.start()
         self.scan(paths, progress)
+        self.alerts()
         self.finish(paths, self.unseen, self._seen_ids)
         return self.result
 
@@ -183,6 +188,27 @@ class Runner:
             self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
         return self.result
 
+    def alerts(self, metrics: "MetricSet | None" = None) -> None:
+        """metric_alert events (once a day each) for declared metrics off their target."""
+        metrics = metrics or self.watch
+        if metrics is None:
+            return
+        events = metric_alerts(metrics.results(), self.now)
+        if self.store is not None and events:
+            known = self.store.known_events(e.key for e in events)
+            events = [e for e in events if e.key not in known]
+        if not events:
+            return
+        batch = Batch(self.run_id, events=events)
+        for event in events:
+            self.result.events_by_kind[event.kind] = self.result.events_by_kind.get(event.kind, 0) + 1
+            self.result.events.append(event)
+            items = self.notifier.items_for(event, None, self.now)
+            batch.outbox.extend(items)
+            self._note_outbox(items)
+        if self.store is not None and not self.dry_run:
+            self.store.write(batch)
+
     def finish(self, paths: list[str], unseen: dict[str, FileEntry], seen_ids: set[str]) -> None:
         """After the data path: forget vanished files, deliver the outbox."""
         store = self.store
@@ -237,8 +263,13 @@ class Runner:
         for row in rows:
             self.result.tally({"stage": row.stage, "outcome": row.outcome, "amount": row.amount,
                                "weighted_amount": row.amount * row.probability if row.outcome == "open" else 0.0})
-        if self.keep_deals:
-            self.result.deals.extend(r.summary for r in self.store.deals([r.deal_id for r in rows]).values())
+        if self.keep_deals or self.watch is not None:
+            records = self.store.deals([r.deal_id for r in rows]).values()
+            if self.keep_deals:
+                self.result.deals.extend(r.summary for r in records)
+            if self.watch is not None:
+                for record in records:
+                    self.watch.add(slim_from_summary(record.summary, self.now))
 
     def _process(self, chunk: list[tuple[DealDoc, list[Diagnostic]]], entries: list[FileEntry]) -> None:
         if not chunk and not entries:
@@ -295,6 +326,8 @@ class Runner:
             batch.snapshot.append(SnapshotRow(deal_id, state.stage, state.outcome, state.amount, state.probability,
                                               state.forecast_category, state.owner))
             self.result.tally(summary)
+            if self.watch is not None:
+                self.watch.add(state)
             if state.errors:
                 failed_files.add(doc.file)  # read it again next time: its actions are to be retried
             if state.next_deadline is not None:

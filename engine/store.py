@@ -174,6 +174,9 @@ class Store(Protocol):
     def transitions(self, deal_id: str | None = None) -> Iterator[Transition]:
         """Stage transitions recorded by earlier runs, oldest first."""
 
+    def known_events(self, keys: Iterable[str]) -> set[str]:
+        """Which of these event keys the store has recorded already."""
+
     def events(self, run_id: int | None = None) -> Iterator[Event]:
         """Events raised, oldest first (of one run when run_id is given)."""
 

@@ -42,7 +42,13 @@ def state_summary(state: DealState, errors: list[str] | None = None) -> dict:
         "waived": state.waived,
         "claim": state.claim,
         "next_deadline": _iso(state.next_deadline),
+        # The deal's own top-level values (owner, product, region, …): what metrics may
+        # filter or group by when the deal's file is not read again.
+        "fields": {k: v for k, v in deal.items() if isinstance(v, _SCALARS) and isinstance(k, str)},
     }
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def error_summary(deal_id: str, file: str, errors: list[str]) -> dict:

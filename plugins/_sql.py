@@ -154,7 +154,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE transitions (id {id}, deal_id TEXT NOT NULL, from_stage TEXT, to_stage TEXT NOT NULL,"
         " at {date} NOT NULL, outcome TEXT NOT NULL, run_id {bigint})",
         "CREATE INDEX transitions_deal ON transitions (deal_id)",
-        "CREATE TABLE events (id {id}, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, deal TEXT NOT NULL,"
+        "CREATE TABLE events (id {id}, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, deal TEXT,"
         " stage TEXT, at {date} NOT NULL, data {json} NOT NULL, run_id {bigint})",
         "CREATE INDEX events_run ON events (run_id)",
         "CREATE TABLE actions (id {id}, deal_id TEXT NOT NULL, job_id TEXT NOT NULL, action TEXT NOT NULL,"
@@ -453,6 +453,14 @@ class SQLStore:
         if deal_id is None:
             return self._stream(TRANSITIONS.select(order="at, id"), (), _transition)
         return self._stream(TRANSITIONS.select("deal_id = ?", "at, id"), (deal_id,), _transition)
+
+    def known_events(self, keys: Iterable[str]) -> set[str]:
+        keys, out = list(dict.fromkeys(keys)), set()
+        for i in range(0, len(keys), _CHUNK):
+            chunk = tuple(keys[i:i + _CHUNK])
+            out.update(row[0] for row in self._fetch(f"SELECT key FROM events WHERE key IN ({', '.join('?' * len(chunk))})",
+                                                     chunk))
+        return out
 
     def events(self, run_id: int | None = None) -> Iterator[Event]:
         if run_id is None:

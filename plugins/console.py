@@ -1,4 +1,4 @@
-"""The `console` channel: notifications printed to standard output.
+"""The `console` channel: notifications printed to standard error (standard output is the command's report).
 
 Useful while writing a workflow, in CI logs, and as the channel a rule may name without
 declaring it under `channels:`.
@@ -25,13 +25,14 @@ CONFIG_SCHEMA: dict = {
 
 
 def send(config: dict, message: Message) -> None:
+    # Standard error: standard output belongs to the command's report (`--format json`).
     to = f" to {message.recipient}" if message.recipient else ""
     try:
-        click.echo(f"[{message.channel}]{to}: {message.subject}")
+        click.echo(f"[{message.channel}]{to}: {message.subject}", err=True)
         if message.body:
-            click.echo(message.body)
+            click.echo(message.body, err=True)
     except OSError as exc:  # a closed pipe: the outbox keeps the message for the next run
-        raise DeliveryError(f"cannot write to standard output: {exc.strerror or exc}") from exc
+        raise DeliveryError(f"cannot write to standard error: {exc.strerror or exc}") from exc
 
 
 @hookimpl

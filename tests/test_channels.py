@@ -94,14 +94,14 @@ def test_pluggy_validates_and_joins_the_three_plugins() -> None:
 def test_console_prints_the_header_line_and_the_body(capsys: pytest.CaptureFixture[str]) -> None:
     channel(console).send({"use": "console"}, message(channel="console"))
     out, err = capsys.readouterr()
-    assert out == ("[console] to alice@example.com: ACME: send-to-legal is overdue\n"
+    assert err == ("[console] to alice@example.com: ACME: send-to-legal is overdue\n"
                    "The job send-to-legal is 3 days late.\nDeal: ACME-1\n")
-    assert err == ""
+    assert out == ""  # standard output is the command's report
 
 
 def test_console_without_recipient_or_body(capsys: pytest.CaptureFixture[str]) -> None:
     channel(console).send({}, message(channel="ops", recipient=None, body=""))
-    assert capsys.readouterr().out == "[ops]: ACME: send-to-legal is overdue\n"
+    assert capsys.readouterr().err == "[ops]: ACME: send-to-legal is overdue\n"
 
 
 # --------------------------------------------------------------------------- smtp

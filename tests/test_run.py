@@ -203,3 +203,32 @@ def test_run_usage_errors_exit_2(cli, project, args, message):
     project.deal("D1")
     result = cli("run", project.deals, *project.args(*args))
     assert result.exit_code == 2 and message in result.output
+
+
+TARGETED = WORKFLOW + """\
+metrics:
+  - {id: qualified-share, kind: conversion, from: prospect, to: qualified, target: ">= 0.5"}
+channels:
+  console: {use: console}
+notifications:
+  - {on: metric_alert, channel: console, to: ops@example.com}
+"""
+
+
+def test_a_metric_off_target_raises_one_alert_a_day_with_a_notification(cli, tmp_path):
+    project = Project(tmp_path, TARGETED)
+    project.deal("A")
+    project.deal("B")
+    project.deal("C", DONE_PROSPECT)  # 1 of 3 reached qualified: 0.33 < 0.5
+    result, data = run_json(cli, project, "--now", "2026-01-06")
+    alerts = [e for e in data["events"] if e["kind"] == "metric_alert"]
+    assert len(alerts) == 1 and alerts[0]["deal"] is None
+    assert alerts[0]["data"]["metric"] == "qualified-share" and alerts[0]["data"]["target"] == ">= 0.5"
+    assert data["summary"]["notifications_queued"] >= 1
+    again = run_json(cli, project, "--now", "2026-01-06")[1]
+    assert [e for e in again["events"] if e["kind"] == "metric_alert"] == []  # unchanged files, same day
+    next_day = run_json(cli, project, "--now", "2026-01-07")[1]
+    assert [e["kind"] for e in next_day["events"]].count("metric_alert") == 1
+    (project.deals / "B.yaml").write_text((project.deals / "B.yaml").read_text() + DONE_PROSPECT)
+    on_target = run_json(cli, project, "--now", "2026-01-08")[1]  # 2 of 3: 0.67
+    assert [e for e in on_target["events"] if e["kind"] == "metric_alert"] == []
