@@ -77,8 +77,9 @@ def flowctl_actions() -> "list[Action]":
 def flowctl_forecast_methods() -> "list[ForecastMethod]":
     """Forecasting methods this plugin provides (``flowctl forecast --method NAME``).
 
-    Called once per command. ``forecast(input)`` receives every deal's state, the
-    workflow, today, the horizon in days and the store, and returns a JSON-able dict
+    Called once per command. ``forecast(input)`` receives every deal's state (a
+    ``flowctl.metrics.SlimState``), the workflow, today, the horizon in days and the
+    store, and returns a JSON-able dict
     with at least ``expected``, ``p10``, ``p50`` and ``p90``.
 
     :return: a list of forecasting methods; every plugin's lists are joined.
@@ -93,7 +94,8 @@ def flowctl_forecast_methods() -> "list[ForecastMethod]":
 def flowctl_metric_kinds() -> "list[MetricKind]":
     """Metric kinds this plugin adds (``kind: NAME`` under ``metrics:``).
 
-    Called once per command. ``compute(config, states, workflow, now)`` returns the
+    Called once per command. ``compute(config, states, workflow, now)`` (``states``:
+    a ``flowctl.metrics.SlimState`` per deal, no jobs or gates) returns the
     metric's value (a number, or a JSON-able dict for grouped values).
 
     :return: a list of metric kinds; every plugin's lists are joined.

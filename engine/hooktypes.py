@@ -66,7 +66,7 @@ class Action:
 
 @dataclasses.dataclass
 class ForecastInput:
-    states: list  # DealState of every deal (open and closed)
+    states: list  # a flowctl.metrics.SlimState of every deal (open and closed): stage, outcome, amount, probability, dates; no jobs or gates
     workflow: Any
     now: dt.date
     horizon_days: int
@@ -88,7 +88,7 @@ class MetricKind:
     """A metric kind that workflow `metrics:` may name with `kind:`."""
 
     name: str
-    compute: Callable[[dict, list, Any, dt.date], Any]  # (metric config, deal states, workflow, now) -> value
+    compute: Callable[[dict, list, Any, dt.date], Any]  # (metric config, SlimStates of the deals, workflow, now) -> value
     description: str = ""
 
 
