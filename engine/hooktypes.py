@@ -45,7 +45,7 @@ class ActionContext:
     out_dir: Path  # where actions may write files (created on demand)
     dry_run: bool
     render: Callable[..., str]  # render(template_name, **context) -> text, sandboxed, override order applied
-    notify: Callable[..., None]  # notify(channel, to, subject, body) -> queues a message in the outbox
+    notify: Callable[..., None]  # notify(channel, to=None, subject='', template=None, body=None): queues a message in the outbox (subject and to are templates over deal/job; body is literal, else `template` renders it)
 
 
 @dataclasses.dataclass

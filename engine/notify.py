@@ -31,6 +31,8 @@ DEFAULT_SUBJECTS = {
     "metric_alert": "Metric {{ event.data.metric }} is off target",
 }
 IMPLICIT_CHANNELS = {"console": {"use": "console"}}
+DIGEST_PART = "digest"  # outbox status of an event waiting to be combined into a digest
+DIGESTED = "digested"
 
 
 def channels_of(workflow: Workflow) -> dict[str, dict]:
@@ -57,7 +59,6 @@ class Notifier:
         self.rules = [(i, r) for i, r in enumerate(workflow.notifications)]
         self._where = {i: ENV.compile_expression(r["where"], undefined_to_none=True)
                        for i, r in self.rules if r.get("where")}
-        self._digests: dict[tuple, list[tuple[Event, dict]]] = {}
 
     def _context(self, event: Event, deal: dict | None) -> dict:
         wf = self.workflow
@@ -69,7 +70,9 @@ class Notifier:
                 "job_title": job.text(wf.locale) if job else "", "now": event.at.isoformat()}
 
     def items_for(self, event: Event, deal: dict | None, now: dt.date) -> list[OutboxItem]:
-        """Outbox items for one event (digest rules collect, see `digests`)."""
+        """Outbox items for one event. A digest rule's item is a part (status `digest`),
+        kept in the outbox with the event, so a crash cannot lose it; `digests` later
+        combines the parts into one message per recipient."""
         out = []
         for i, rule in self.rules:
             kinds = rule["on"] if isinstance(rule["on"], list) else [rule["on"]]
@@ -83,30 +86,32 @@ class Notifier:
                 except Exception:
                     continue
             to = recipient_for(event, deal or {}, rule, self.templates, context)
+            key = f"{event.key}|{rule.get('id', i)}|{rule['channel']}|{to}"
             if rule.get("digest"):
-                self._digests.setdefault((i, rule["channel"], to), []).append((event, deal or {}))
+                part = {**context, "deal": _deal_payload(deal), "rule": i}
+                out.append(OutboxItem(key, rule["channel"], to, "", "", part, status=DIGEST_PART, created_at=now))
                 continue
             subject = self.templates.render_string(rule.get("subject") or DEFAULT_SUBJECTS.get(event.kind, "{{ event.kind }}"), **context)
             body = self.templates.render(rule.get("template") or "message.txt.j2", **context)
-            key = f"{event.key}|{rule.get('id', i)}|{rule['channel']}|{to}"
             out.append(OutboxItem(key, rule["channel"], to, subject.strip(), body,
                                   {"events": [event.to_json()], "deal": _deal_payload(deal)}, created_at=now))
         return out
 
-    def digests(self, now: dt.date) -> list[OutboxItem]:
-        """One message per (rule, recipient) listing all its events of this run."""
+    def digests(self, parts: list[OutboxItem], now: dt.date) -> list[OutboxItem]:
+        """One message per (rule, channel, recipient) listing all its waiting parts."""
+        groups: dict[tuple, list[OutboxItem]] = {}
+        for part in parts:
+            groups.setdefault((part.payload.get("rule"), part.channel, part.recipient), []).append(part)
         out = []
-        for (i, channel, to), entries in sorted(self._digests.items(), key=lambda kv: str(kv[0])):
-            rule = self.workflow.notifications[i]
-            keys = sorted(e.key for e, _ in entries)
-            digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:16]
-            context = {"events": [dict(e.to_json(), deal=_deal_payload(d), **self._context(e, d)) for e, d in entries],
-                       "recipient": to, "count": len(entries), "now": now.isoformat(), "workflow": {"name": self.workflow.name}}
+        for (i, channel, to), items in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            rule = self.workflow.notifications[i] if isinstance(i, int) and i < len(self.workflow.notifications) else {}
+            digest = hashlib.sha256("\n".join(sorted(p.key for p in items)).encode()).hexdigest()[:16]
+            context = {"events": [p.payload for p in items], "recipient": to, "count": len(items),
+                       "now": now.isoformat(), "workflow": {"name": self.workflow.name}}
             subject = self.templates.render_string(rule.get("subject") or "{{ count }} item(s) need your attention", **context)
             body = self.templates.render(rule.get("template") or "digest.txt.j2", **context)
             out.append(OutboxItem(f"digest|{rule.get('id', i)}|{channel}|{to}|{digest}", channel, to, subject.strip(), body,
-                                  {"events": [e.to_json() for e, _ in entries]}, created_at=now))
-        self._digests.clear()
+                                  {"events": [p.payload.get("event") for p in items]}, created_at=now))
         return out
 
 

@@ -58,6 +58,7 @@ def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plu
             for record in parent.store.deals(ids[i:i + 1000]).values():
                 parent.watch.add(slim_from_summary(record.summary, parent.now))
         parent.alerts()
+    parent._digest()
     parent.finish(paths, unseen or {}, seen)
     return merged
 

@@ -8,6 +8,7 @@ plugin that fails to load into an error.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.metadata
 import os
@@ -20,6 +21,7 @@ import pluggy
 from . import hookspecs
 from .diagnostics import Diagnostic, FlowctlError
 from .hooktypes import Action, ChannelType, ForecastMethod, MetricKind
+from .store import StoreError
 
 DEFAULT_PLUGINS = (
     "flowctl.plugins.sqlite_store",
@@ -91,7 +93,7 @@ class Plugins:
             return
         try:
             self.pm.register(plugin, name=name)
-            unknown = [impl.function.__name__ for impl in self._impls_of(plugin)
+            unknown = [getattr(impl.function, "__name__", "?") for impl in self._impls_of(plugin)
                        if not hasattr(self.pm.hook, impl.function.__name__) or
                        getattr(self.pm.hook, impl.function.__name__).spec is None]
             if unknown:
@@ -111,9 +113,8 @@ class Plugins:
             out.extend(i for i in caller.get_hookimpls() if i.plugin is plugin)
         # Hook functions with our prefix that no spec knows (typos) are not callers at all.
         for attr in dir(plugin):
-            if attr.startswith("flowctl_") and not hasattr(self.pm.hook, attr):
-                fn = getattr(plugin, attr)
-                out.append(type("Unknown", (), {"function": fn})())
+            if attr.startswith("flowctl_") and not hasattr(self.pm.hook, attr) and callable(getattr(plugin, attr, None)):
+                out.append(type("Unknown", (), {"function": getattr(plugin, attr)})())
         return out
 
     # -- calling hooks, one implementation at a time, so a failing plugin is named --
@@ -137,32 +138,64 @@ class Plugins:
     def open_store(self, url: str) -> Any:
         hook = self.pm.hook.flowctl_open_store
         for impl in reversed(hook.get_hookimpls()):
-            result = impl.function(url=url)  # a store error is the user's (bad URL, no server)
+            try:
+                result = impl.function(url=url)
+            except StoreError:
+                raise  # the user's (bad URL, no server, wrong password): exit 2 with the message
+            except Exception as exc:
+                raise StoreError(f"plugin {impl.plugin_name} failed in flowctl_open_store: "
+                                 f"{type(exc).__name__}: {exc}") from exc
             if result is not None:
                 return result
         return None
 
-    def channel_types(self) -> dict[str, ChannelType]:
+    # Registration hooks: called once per command, their answers kept.
+
+    @functools.cached_property
+    def _channel_types(self) -> dict[str, ChannelType]:
         return {c.name: c for _, c in self._joined("flowctl_channel_types")}
 
-    def actions(self) -> dict[str, Action]:
+    @functools.cached_property
+    def _actions(self) -> dict[str, Action]:
         return {a.name: a for _, a in self._joined("flowctl_actions")}
 
-    def forecast_methods(self) -> dict[str, ForecastMethod]:
+    @functools.cached_property
+    def _forecast_methods(self) -> dict[str, ForecastMethod]:
         return {m.name: m for _, m in self._joined("flowctl_forecast_methods")}
 
-    def metric_kinds(self) -> dict[str, MetricKind]:
+    @functools.cached_property
+    def _metric_kinds(self) -> dict[str, MetricKind]:
         return {m.name: m for _, m in self._joined("flowctl_metric_kinds")}
 
-    def template_dirs(self) -> list[Path]:
+    @functools.cached_property
+    def _template_dirs(self) -> list[Path]:
         return [Path(d) for _, dirs in self._call("flowctl_template_dirs") for d in dirs]
 
-    def report_formats(self) -> dict[str, str]:
+    @functools.cached_property
+    def _report_formats(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for _, formats in self._call("flowctl_report_formats"):
             for suffix, template in formats.items():
                 out.setdefault(suffix, template)
         return out
+
+    def channel_types(self) -> dict[str, ChannelType]:
+        return self._channel_types
+
+    def actions(self) -> dict[str, Action]:
+        return self._actions
+
+    def forecast_methods(self) -> dict[str, ForecastMethod]:
+        return self._forecast_methods
+
+    def metric_kinds(self) -> dict[str, MetricKind]:
+        return self._metric_kinds
+
+    def template_dirs(self) -> list[Path]:
+        return self._template_dirs
+
+    def report_formats(self) -> dict[str, str]:
+        return self._report_formats
 
     def run_finished(self, summary: dict, events: list) -> None:
         self._call("flowctl_run_finished", summary=summary, events=events)

@@ -24,7 +24,7 @@ from .events import new_events
 from .metrics import MetricSet, alert_configs, metric_alerts, slim_from_summary
 from .hooktypes import ActionContext
 from .model import Workflow
-from .notify import Notifier, channels_of, deliver
+from .notify import DIGEST_PART, DIGESTED, Notifier, channels_of, deliver
 from .pipeline import read_checked
 from .store import Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
 from .summary import error_summary, state_summary
@@ -102,6 +102,7 @@ class Runner:
         self.unseen: dict[str, FileEntry] = {}  # manifest rows of files this run did not visit
         self._seen_ids: set[str] = set()
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
+        self._dry_parts: list[OutboxItem] = []  # digest parts, when there is no store to keep them
         # Declared metrics with a target, fed every deal of the run, raise metric_alert.
         configs = alert_configs(workflow)
         self.watch = MetricSet(workflow, now, plugins, configs) if configs else None
@@ -114,6 +115,7 @@ class Runner:
         self.start()
         self.scan(paths, progress)
         self.alerts()
+        self._digest()
         self.finish(paths, self.unseen, self._seen_ids)
         return self.result
 
@@ -181,7 +183,6 @@ class Runner:
                 chunk, entries = [], []
         self._process(chunk, entries)
         self._reuse(unchanged)
-        self._finish_notifications()
         self.unseen = manifest
         for failure in self.plugins.take_failures():
             self.result.errors += 1
@@ -314,6 +315,9 @@ class Runner:
                 batch.outbox.extend(items)
                 self._note_outbox(items)
             batch.events.extend(events)
+            batch.outbox.extend(self._pending_outbox)  # queued by `notify` actions, kept with them
+            self._note_outbox(self._pending_outbox)
+            self._pending_outbox = []
             summary = state_summary(state)
             record = self._record(state, previous, events, summary)
             batch.deals.append(record)
@@ -383,11 +387,13 @@ class Runner:
             return self.templates.render(template, deal=doc.deal, state=state_summary(state), workflow=self.wf,
                                          locale=locale or self.wf.locale, now=self.now.isoformat(), **extra)
 
-        def notify(channel: str, to: str | None = None, subject: str = "", template: str | None = None) -> None:
+        def notify(channel: str, to: str | None = None, subject: str = "", template: str | None = None,
+                   body: str | None = None) -> None:
             context = {"deal": doc.deal, "job": {"id": job.id, "title": job.text(self.wf.locale)},
                        "now": self.now.isoformat(), "workflow": {"name": self.wf.name}}
             recipient = self.templates.render_string(to, **context).strip() if to else doc.deal.get("owner")
-            body = self.templates.render(template or "action_message.txt.j2", **context)
+            if body is None:  # a literal body is sent as it is; else the template renders one
+                body = self.templates.render(template or "action_message.txt.j2", **context)
             item = OutboxItem(f"{state.id}:action:{job.id}|{channel}|{recipient}", channel, recipient,
                               self.templates.render_string(subject, **context).strip(), body,
                               {"deal": {k: doc.deal.get(k) for k in ("id", "name", "owner", "amount")}, "job": job.id},
@@ -412,19 +418,32 @@ class Runner:
                           actions_ok, keys, summary, state.next_deadline, self.wf.digest)
 
     def _note_outbox(self, items: list[OutboxItem]) -> None:
+        parts = [i for i in items if i.status == DIGEST_PART]
+        if parts:
+            if self.store is None or self.dry_run:
+                self._dry_parts.extend(parts)
+            items = [i for i in items if i.status != DIGEST_PART]
         self.result.counts["notifications_queued"] += len(items)
         for item in items:
             self.result.notifications.append({"key": item.key, "channel": item.channel, "to": item.recipient,
                                               "subject": item.subject})
 
-    def _finish_notifications(self) -> None:
-        items = self.notifier.digests(self.now) + self._pending_outbox
-        self._pending_outbox = []
-        if not items:
+    def _digest(self) -> None:
+        """Combine the waiting digest parts (this run's, and any a crashed run left) into
+        one message per recipient, and mark the parts, in one transaction."""
+        if not any(r.get("digest") for r in self.wf.notifications):
             return
-        self._note_outbox(items)
-        if self.store is not None and not self.dry_run:
+        if self.store is None or self.dry_run:
+            items = self.notifier.digests(self._dry_parts, self.now)
+            self._note_outbox(items)
+            return
+        with self.store.exclusive():
+            parts = self.store.outbox((DIGEST_PART,))
+            items = self.notifier.digests(parts, self.now)
             self.store.write(Batch(self.run_id, outbox=items))
+            for part in parts:
+                self.store.mark_outbox(part.key, DIGESTED)
+        self._note_outbox(items)
 
     def _file_error(self, diagnostic: Diagnostic) -> None:
         self.result.errors += 1

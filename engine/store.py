@@ -85,7 +85,7 @@ class OutboxItem:
     subject: str
     body: str
     payload: dict
-    status: str = "queued"  # queued | sending (claimed by a run) | sent | failed
+    status: str = "queued"  # queued | sending (claimed by a run) | sent | failed | digest (a part) | digested
     attempts: int = 0
     last_error: str | None = None
     created_at: dt.date | None = None
@@ -169,7 +169,8 @@ class Store(Protocol):
         """Notifications in these states, oldest first."""
 
     def mark_outbox(self, key: str, status: str, error: str | None = None) -> None:
-        """Record a delivery attempt of one outbox item (status: sent | failed)."""
+        """Record a delivery attempt of one outbox item (status: sent | failed), or that a
+        digest part was combined into a digest message (status: digested)."""
 
     def transitions(self, deal_id: str | None = None) -> Iterator[Transition]:
         """Stage transitions recorded by earlier runs, oldest first."""

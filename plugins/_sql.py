@@ -439,11 +439,12 @@ class SQLStore:
         return [_outbox(self.dialect, row) for row in self._fetch(OUTBOX.select(where, "id"), tuple(statuses))]
 
     def mark_outbox(self, key: str, status: str, error: str | None = None) -> None:
-        if status not in ("sent", "failed"):
-            raise StoreError(f"cannot mark outbox item {key!r} as {status!r}: expected sent or failed")
+        if status not in ("sent", "failed", "digested"):
+            raise StoreError(f"cannot mark outbox item {key!r} as {status!r}: expected sent, failed or digested")
         sent_at = utc_now() if status == "sent" else None
+        attempts = 0 if status == "digested" else 1
         changed = self._write("update the outbox of",
-                              "UPDATE outbox SET attempts = attempts + 1, status = ?, last_error = ?,"
+                              f"UPDATE outbox SET attempts = attempts + {attempts}, status = ?, last_error = ?,"
                               " sent_at = COALESCE(?, sent_at) WHERE key = ?", (status, error, sent_at, key))
         if changed == 0:
             raise StoreError(f"no outbox item {key!r} in {self.url}")

@@ -313,7 +313,7 @@ def test_mark_outbox_records_each_attempt(store: Any) -> None:
     assert [i.key for i in store.outbox()] == ["ob-2"]
     with pytest.raises(StoreError, match="no outbox item 'nope'"):
         store.mark_outbox("nope", "sent")
-    with pytest.raises(StoreError, match="expected sent or failed"):
+    with pytest.raises(StoreError, match="expected sent, failed or digested"):
         store.mark_outbox("ob-2", "lost")
 
 

@@ -120,15 +120,25 @@ def handle_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        code = EXIT_OK
         try:
-            return fn(*args, **kwargs)
+            fn(*args, **kwargs)
         except FlowctlError as exc:
             for d in sorted(exc.diagnostics, key=lambda d: d.sort_key()):
                 click.echo(d.format(), err=True)
-            sys.exit(EXIT_USAGE)
+            code = EXIT_USAGE
         except StoreError as exc:
             click.secho(f"error: store: {exc}", fg="red", err=True)
-            sys.exit(EXIT_USAGE)
+            code = EXIT_USAGE
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else EXIT_ERRORS
+        # A plugin that raised in a hook is named, whatever the command (exit 1 at least).
+        ctx = click.get_current_context(silent=True)
+        plugins = getattr(ctx.find_object(Context), "_plugins", None) if ctx else None
+        for failure in plugins.take_failures() if plugins is not None else []:
+            click.secho(f"error: {failure}", fg="red", err=True)
+            code = max(code, EXIT_ERRORS)
+        sys.exit(code)
     return wrapper
 
 

@@ -1,0 +1,1 @@
+"""Tests of flowctl-chat (run with `python -m pytest` in examples/flowctl-chat)."""

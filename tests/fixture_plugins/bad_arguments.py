@@ -1,0 +1,7 @@
+"""A plugin whose hook takes an argument the hookspec does not have."""
+from flowctl.hookspecs import hookimpl
+
+
+@hookimpl
+def flowctl_run_finished(summary, events, workflow):
+    pass
