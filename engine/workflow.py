@@ -153,7 +153,8 @@ def _check_ids_in_file(doc: dict, file: str, loaded: Loaded) -> None:
 
 
 def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = None,
-          known_channels: Iterable[str] | None = None, known_metric_kinds: Iterable[str] | None = None) -> None:
+          known_channels: Iterable[str] | None = None, known_metric_kinds: Iterable[str] | None = None,
+          channel_schemas: dict[str, dict] | None = None, action_schemas: dict[str, dict] | None = None) -> None:
     """What the schema cannot say: cross-stage ids, order, probabilities, expressions."""
     stages = merged.get("stages") or []
     top = merged.get("__top__", {})
@@ -194,6 +195,10 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
                 _check_expression(job, "done_when", dschema, loaded)
             if job.get("uses") is not None and known_actions is not None and job["uses"] not in known_actions:
                 loaded.error(where(job, "uses"), f"no plugin provides the action '{job['uses']}'{did_you_mean(job['uses'], known_actions)}")
+            elif job.get("uses") is not None and (action_schemas or {}).get(job["uses"]):
+                file, base = where(job, "with")
+                for d in SchemaValidator(action_schemas[job["uses"]]).diagnostics(job.get("with") or {}, file, base):
+                    loaded.diagnostics.append(d)
         for gate in stage.get("gates") or []:
             if gate.get("when") is not None:
                 _check_expression(gate, "when", dschema, loaded)
@@ -204,6 +209,11 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
     for name, channel in channels.items():
         if known_channels is not None and channel.get("use") not in known_channels:
             loaded.error(_top_child(top, "channels", name, "use"), f"no plugin provides the channel type '{channel.get('use')}'{did_you_mean(str(channel.get('use')), known_channels)}")
+        elif (channel_schemas or {}).get(channel.get("use")):
+            # The plugin's own description of its config: a missing `from` is found now, not at send time.
+            file, base = _top_child(top, "channels", name)
+            for d in SchemaValidator(channel_schemas[channel["use"]]).diagnostics(channel, file, base):
+                loaded.diagnostics.append(d)
     for metric in merged.get("metrics") or []:
         if "kind" not in metric:
             loaded.error(where(metric), f"metric '{metric.get('id')}' has no `kind`")
@@ -331,7 +341,9 @@ def load_workflow(path: str | os.PathLike, registry: Any = None) -> tuple[Workfl
         check(merged, loaded,
               known_actions=registry.action_names() if registry else None,
               known_channels=registry.channel_names() if registry else None,
-              known_metric_kinds=registry.metric_kind_names() if registry else None)
+              known_metric_kinds=registry.metric_kind_names() if registry else None,
+              channel_schemas={n: c.config_schema for n, c in registry.channel_types().items()} if registry else None,
+              action_schemas={n: a.with_schema for n, a in registry.actions().items()} if registry else None)
     locate_all(loaded.diagnostics, loaded.texts)
     diagnostics = sorted(loaded.diagnostics, key=lambda d: d.sort_key())
     if merged is None or has_errors(diagnostics):

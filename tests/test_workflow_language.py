@@ -663,3 +663,19 @@ def test_printed_workflow_schema_knows_plugin_channels_and_actions(workflow_sche
     bad = {"flowctl": 1, "channels": {"mail": {"use": "smtp"}}}  # smtp needs `from`
     assert not validator.is_valid(bad)
     assert validator.is_valid({"flowctl": 1, "channels": {"mail": {"use": "smtp", "from": "ops@example.com"}}})
+
+
+def test_channel_and_action_configs_are_checked_against_their_plugins_schemas(tmp_path):
+    """A plugin's own config schema is applied when the workflow loads, not at send time."""
+    (tmp_path / "wf.yaml").write_text(
+        "flowctl: 1\nname: x\nstages:\n"
+        "  - id: a\n    jobs:\n      - {id: brief, uses: render, with: {templat: proposal.md.j2}}\n"
+        "  - id: b\n    terminal: true\n"
+        "channels:\n  mail: {use: smtp, host: localhost}\n"
+        "notifications:\n  - {on: deal_won, channel: mail}\n")
+    from click.testing import CliRunner
+    from flowctl.cli import main
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "wf.yaml")])
+    assert result.exit_code == 2
+    assert "missing required key 'from' [$.channels.mail]" in result.stdout
+    assert "unknown key 'templat' (did you mean 'template'?)" in result.stdout
