@@ -232,3 +232,35 @@ def test_a_metric_off_target_raises_one_alert_a_day_with_a_notification(cli, tmp
     (project.deals / "B.yaml").write_text((project.deals / "B.yaml").read_text() + DONE_PROSPECT)
     on_target = run_json(cli, project, "--now", "2026-01-08")[1]  # 2 of 3: 0.67
     assert [e for e in on_target["events"] if e["kind"] == "metric_alert"] == []
+
+
+DIGEST = WORKFLOW + """\
+channels:
+  console: {use: console}
+notifications:
+  - {on: job_overdue, channel: console, digest: true, subject: "{{ count }} late"}
+"""
+
+
+def test_digest_parts_left_by_a_crashed_run_are_sent_by_the_next(cli, tmp_path):
+    import datetime as dt
+
+    from flowctl.plugin_manager import Plugins
+    from flowctl.store import Batch, OutboxItem
+    project = Project(tmp_path, DIGEST)
+    project.deal("A")
+    project.deal("B")
+    first = cli("run", project.deals, *project.args("--now", "2026-01-20"))
+    assert "[console] to bob@example.com: 2 late" in first.stderr  # one message for both deals
+    store = Plugins(load_entry_points=False).open_store(f"sqlite:///{project.root / 'state.db'}")
+    try:  # what a run killed between recording an event and digesting it leaves behind
+        part = OutboxItem("X:job_overdue|0|console|bob@example.com", "console", "bob@example.com", "", "",
+                          {"rule": 0, "event": {"kind": "job_overdue"}, "deal": {"id": "X"}, "stage_name": "prospect",
+                           "job": None}, status="digest", created_at=dt.date(2026, 1, 20))
+        store.write(Batch(store.start_run(dt.date(2026, 1, 20), "wf", "d", []), outbox=[part]))
+    finally:
+        store.close()
+    second = cli("run", project.deals, *project.args("--now", "2026-01-20"))
+    assert "[console] to bob@example.com: 1 late" in second.stderr
+    third = cli("run", project.deals, *project.args("--now", "2026-01-20"))
+    assert "late" not in third.stderr
