@@ -12,18 +12,17 @@ from typing import Any, Callable
 
 from .metrics import slim_from_summary
 from .runner import RunResult, Runner
-from .store import FileEntry
 
 _JOB: dict[str, Any] = {}  # what forked workers inherit: no pickling of plugins or workflow
 
 
-def _work(index: int) -> tuple[RunResult, set[str], dict[str, FileEntry]]:
+def _work(index: int) -> tuple[RunResult, set[str]]:
     job = _JOB
     store = job["plugins"].open_store(job["url"]) if job["url"] else None
     try:
         runner = job["make"](store, part=(index, job["n"]))
         runner.scan(job["paths"])
-        return runner.result, runner._seen_ids, runner.unseen
+        return runner.result, runner._seen_ids
     finally:
         if store is not None:
             store.close()
@@ -42,15 +41,12 @@ def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plu
         _JOB.clear()
     merged = parent.result
     seen: set[str] = set()
-    unseen: dict[str, FileEntry] | None = None
-    for result, ids, left in outcomes:
+    for result, ids in outcomes:
         _merge(merged, result)
         for deal_id in ids & seen:
             merged.errors += 1
             merged.warnings.append(f"duplicate deal id '{deal_id}' in files handled by two processes")
         seen |= ids
-        # A file is unseen only if no worker visited it.
-        unseen = dict(left) if unseen is None else {p: e for p, e in unseen.items() if p in left}
     if parent.watch is not None and parent.store is not None:
         # The workers' metrics cannot be added up: the parent reads every deal's summary back.
         ids = sorted(seen)
@@ -59,7 +55,7 @@ def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plu
                 parent.watch.add(slim_from_summary(record.summary, parent.now))
         parent.alerts()
     parent._digest()
-    parent.finish(paths, unseen or {}, seen)
+    parent.finish(paths, seen)
     return merged
 
 

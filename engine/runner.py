@@ -99,7 +99,9 @@ class Runner:
         self.run_id = run_id or 0
         self.part = part  # (i, n): this process takes the files whose path hashes to i (--jobs)
         self.shard = shard  # (k, n): this run takes the deals whose id hashes to k (--shard)
-        self.unseen: dict[str, FileEntry] = {}  # manifest rows of files this run did not visit
+        self._chunk: list[tuple[DealDoc, list[Diagnostic]]] = []  # deals read, waiting for a batch
+        self._entries: list[FileEntry] = []  # their files' manifest rows
+        self._unchanged_entries: list[FileEntry] = []  # files unchanged since the last run
         self._seen_ids: set[str] = set()
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
         self._dry_parts: list[OutboxItem] = []  # digest parts, when there is no store to keep them
@@ -116,7 +118,7 @@ class Runner:
         self.scan(paths, progress)
         self.alerts()
         self._digest()
-        self.finish(paths, self.unseen, self._seen_ids)
+        self.finish(paths, self._seen_ids)
         return self.result
 
     def start(self) -> None:
@@ -124,70 +126,78 @@ class Runner:
             self.run_id = self.store.start_run(self.now, self.wf.path, self.wf.digest, [])
 
     def scan(self, paths: list[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
-        """The data path over this run's share of the deal files."""
-        store = self.store
-        manifest = store.files() if store is not None else {}
-        chunk: list[tuple[DealDoc, list[Diagnostic]]] = []
-        entries: list[FileEntry] = []
-        unchanged: list[FileEntry] = []
-        files = find_files(paths)
+        """The data path over this run's share of the deal files. The manifest is looked
+        up a chunk of files at a time, so memory does not grow with their number."""
+        files: Iterable[str] = find_files(paths)
         if progress is not None:
             files = progress(list(files))
+        pending: list[str] = []
         for file in files:
             if self.part is not None and share(file, self.part[1]) != self.part[0]:
-                manifest.pop(file, None)  # another process's file
-                continue
+                continue  # another process's file
+            pending.append(file)
+            if len(pending) >= BATCH_SIZE:
+                self._scan_chunk(pending)
+                pending = []
+        self._scan_chunk(pending)
+        self._process(self._chunk, self._entries)
+        self._reuse(self._unchanged_entries)
+        self._chunk, self._entries, self._unchanged_entries = [], [], []
+        for failure in self.plugins.take_failures():
+            self.result.errors += 1
+            self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
+        return self.result
+
+    def _scan_chunk(self, files: list[str]) -> None:
+        if not files:
+            return
+        manifest = self.store.files(files) if self.store is not None else {}
+        for file in files:
             entry = manifest.get(file)
             if self.shard is not None and entry is not None and not any(self._mine(i) for i in entry.deal_ids):
-                manifest.pop(file, None)  # another machine's deals (known from the last run)
-                continue
+                continue  # another machine's deals (known from the last run)
             try:
                 st = os.stat(file)
             except OSError as exc:
                 self._file_error(Diagnostic(file, f"cannot read: {exc.strerror}"))
                 continue
-            manifest.pop(file, None)  # what is left at the end was not seen
             if self._unchanged(entry, st):
-                unchanged.append(entry)
-                if len(unchanged) >= BATCH_SIZE:
-                    self._reuse(unchanged)
-                    unchanged = []
+                self._unchanged_entries.append(entry)
+                if len(self._unchanged_entries) >= BATCH_SIZE:
+                    self._reuse(self._unchanged_entries)
+                    self._unchanged_entries = []
                 continue
-            text, docs, problems = read_checked(self.cw, file)
-            if text is not None and self.want_digests:
-                self.result.file_digests[file] = hashlib.sha256(text.encode()).hexdigest()
-            for p in problems:
-                self._file_error(p)
-            ok = not problems
-            ids = []
-            for doc, found in docs:
-                deal_id = str(doc.deal.get("id"))
-                ids.append(deal_id)
-                if not self._mine(deal_id):
-                    continue
-                if any(d.severity == "error" for d in found):
-                    ok = False
-                    self._deal_error(file, deal_id, found)
-                    continue
-                if deal_id in self._seen_ids:
-                    ok = False
-                    self._deal_error(file, deal_id, [Diagnostic(file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))])
-                    continue
-                self._seen_ids.add(deal_id)
-                self.result.diagnostics.extend(found)
-                chunk.append((doc, found))
-            if all(self._mine(i) for i in ids):  # a file with other shards' deals is theirs to record too
-                entries.append(FileEntry(file, st.st_size, st.st_mtime_ns, ids, self.wf.digest, None, ok))
-            if len(chunk) >= BATCH_SIZE:
-                self._process(chunk, entries)
-                chunk, entries = [], []
-        self._process(chunk, entries)
-        self._reuse(unchanged)
-        self.unseen = manifest
-        for failure in self.plugins.take_failures():
-            self.result.errors += 1
-            self.result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
-        return self.result
+            self._read(file, st)
+
+    def _read(self, file: str, st: os.stat_result) -> None:
+        text, docs, problems = read_checked(self.cw, file)
+        if text is not None and self.want_digests:
+            self.result.file_digests[file] = hashlib.sha256(text.encode()).hexdigest()
+        for p in problems:
+            self._file_error(p)
+        ok = not problems
+        ids = []
+        for doc, found in docs:
+            deal_id = str(doc.deal.get("id"))
+            ids.append(deal_id)
+            if not self._mine(deal_id):
+                continue
+            if any(d.severity == "error" for d in found):
+                ok = False
+                self._deal_error(file, deal_id, found)
+                continue
+            if deal_id in self._seen_ids:
+                ok = False
+                self._deal_error(file, deal_id, [Diagnostic(file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))])
+                continue
+            self._seen_ids.add(deal_id)
+            self.result.diagnostics.extend(found)
+            self._chunk.append((doc, found))
+        if all(self._mine(i) for i in ids):  # a file with other shards' deals is theirs to record too
+            self._entries.append(FileEntry(file, st.st_size, st.st_mtime_ns, ids, self.wf.digest, None, ok))
+        if len(self._chunk) >= BATCH_SIZE:
+            self._process(self._chunk, self._entries)
+            self._chunk, self._entries = [], []
 
     def alerts(self, metrics: "MetricSet | None" = None) -> None:
         """metric_alert events (once a day each) for declared metrics off their target."""
@@ -210,12 +220,12 @@ class Runner:
         if self.store is not None and not self.dry_run:
             self.store.write(batch)
 
-    def finish(self, paths: list[str], unseen: dict[str, FileEntry], seen_ids: set[str]) -> None:
+    def finish(self, paths: list[str], seen_ids: set[str]) -> None:
         """After the data path: forget vanished files, deliver the outbox."""
         store = self.store
         if store is not None and not self.dry_run:
             if self.shard is None:
-                self._forget_vanished(unseen, paths, seen_ids)
+                self._forget_vanished(paths, seen_ids)
             report = deliver(store, self.wf, self.plugins.channel_types())
             self.result.counts["sent"] = report.sent
             self.result.counts["delivery_failed"] = len(report.failed)
@@ -232,12 +242,11 @@ class Runner:
     def _mine(self, deal_id: str) -> bool:
         return self.shard is None or share(deal_id, self.shard[1]) == self.shard[0]
 
-    def _forget_vanished(self, unseen: dict[str, FileEntry], paths: list[str], seen_ids: set[str]) -> None:
-        """Files the store knew under the folders of this run that this run did not see
-        are gone: forget them, and the deals no file holds any more."""
+    def _forget_vanished(self, paths: list[str], seen_ids: set[str]) -> None:
+        """Files the store knew under the folders of this run that this run did not see,
+        and that are not there any more: forget them, and the deals no file holds."""
         roots = [os.path.join(p, "") if os.path.isdir(p) else p for p in paths]
-        gone = [e for path, e in unseen.items()
-                if any(path == r or path.startswith(r) for r in roots) and not os.path.isfile(path)]
+        gone = [e for e in self.store.unseen_files(self.run_id, roots) if not os.path.isfile(e.path)]
         if gone:
             self.store.forget([e.path for e in gone], [i for e in gone for i in e.deal_ids if i not in seen_ids])
 
@@ -259,6 +268,7 @@ class Runner:
                                 r.summary.get("probability") or 0.0, "", None) for r in self.store.deals(ids).values()]
         else:
             rows = self.store.carry_forward(self.run_id, ids)
+            self.store.mark_seen(self.run_id, [e.path for e in unchanged])
         self.result.counts["deals"] += len(rows)
         self.result.counts["unchanged"] += len(rows)
         for row in rows:

@@ -136,8 +136,14 @@ class Store(Protocol):
     def finish_run(self, run_id: int, status: str, summary: dict) -> None:
         """Journal the end of a run (status: ok | errors | crashed)."""
 
-    def files(self) -> dict[str, FileEntry]:
-        """The manifest: every deal file as last read, by path."""
+    def files(self, paths: Iterable[str] | None = None) -> dict[str, FileEntry]:
+        """Manifest rows of these deal files (every file when None), by path."""
+
+    def mark_seen(self, run_id: int, paths: Iterable[str]) -> None:
+        """Record that this run saw these files (unchanged ones; written rows count as seen)."""
+
+    def unseen_files(self, run_id: int, prefixes: Iterable[str]) -> Iterator[FileEntry]:
+        """Manifest rows under these path prefixes that this run did not see."""
 
     def deals(self, deal_ids: Iterable[str] | None = None) -> dict[str, DealRecord]:
         """Records of these deals (all deals when None), by id."""

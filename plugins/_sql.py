@@ -127,7 +127,7 @@ class Table:
 DEALS = Table("deals", ("deal_id", "file", "stage", "outcome", "entered_at", "first_seen", "actions_ok",
                         "event_keys", "summary", "next_deadline", "workflow_digest", "run_id",
                         "amount", "probability", "forecast_category", "owner"), ("deal_id",), True)
-FILES = Table("files", ("path", "size", "mtime_ns", "deal_ids", "workflow_digest", "next_deadline", "ok"),
+FILES = Table("files", ("path", "size", "mtime_ns", "deal_ids", "workflow_digest", "next_deadline", "ok", "seen_run"),
               ("path",), True)
 TRANSITIONS = Table("transitions", ("deal_id", "from_stage", "to_stage", "at", "outcome", "run_id"))
 EVENTS = Table("events", ("key", "kind", "deal", "stage", "at", "data", "run_id"), ("key",))
@@ -150,7 +150,8 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " workflow_digest TEXT NOT NULL, run_id {bigint}, amount {real} NOT NULL, probability {real} NOT NULL,"
         " forecast_category TEXT NOT NULL, owner TEXT)",
         "CREATE TABLE files (path TEXT PRIMARY KEY, size {bigint} NOT NULL, mtime_ns {bigint} NOT NULL,"
-        " deal_ids {json} NOT NULL, workflow_digest TEXT NOT NULL, next_deadline {date}, ok {bool} NOT NULL)",
+        " deal_ids {json} NOT NULL, workflow_digest TEXT NOT NULL, next_deadline {date}, ok {bool} NOT NULL,"
+        " seen_run {bigint})",
         "CREATE TABLE transitions (id {id}, deal_id TEXT NOT NULL, from_stage TEXT, to_stage TEXT NOT NULL,"
         " at {date} NOT NULL, outcome TEXT NOT NULL, run_id {bigint})",
         "CREATE INDEX transitions_deal ON transitions (deal_id)",
@@ -191,7 +192,7 @@ def _deal(d: Dialect, row: tuple) -> DealRecord:
 
 def _file_row(d: Dialect, run_id: int, f: FileEntry) -> tuple:
     return (f.path, f.size, f.mtime_ns, d.json_in(list(f.deal_ids)), f.workflow_digest, d.date(f.next_deadline),
-            bool(f.ok))
+            bool(f.ok), run_id)
 
 
 def _file(d: Dialect, row: tuple) -> FileEntry:
@@ -359,8 +360,29 @@ class SQLStore:
         self._write("finish a run in", "UPDATE runs SET finished = ?, status = ?, summary = ? WHERE id = ?",
                     (utc_now(), status, self.dialect.json_in(summary), run_id))
 
-    def files(self) -> dict[str, FileEntry]:
-        return {row[0]: _file(self.dialect, row) for row in self._fetch(FILES.select())}
+    def files(self, paths: Iterable[str] | None = None) -> dict[str, FileEntry]:
+        if paths is None:
+            return {row[0]: _file(self.dialect, row) for row in self._fetch(FILES.select())}
+        out: dict[str, FileEntry] = {}
+        wanted = list(dict.fromkeys(paths))
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = tuple(wanted[i:i + _CHUNK])
+            for row in self._fetch(FILES.select(f"path IN ({', '.join('?' * len(chunk))})"), chunk):
+                out[row[0]] = _file(self.dialect, row)
+        return out
+
+    def mark_seen(self, run_id: int, paths: Iterable[str]) -> None:
+        paths = list(paths)
+        with self._failing("write to"), self._writing() as cur:
+            for i in range(0, len(paths), _CHUNK):
+                chunk = tuple(paths[i:i + _CHUNK])
+                cur.execute(self.dialect.sql(f"UPDATE files SET seen_run = ? WHERE path IN ({', '.join('?' * len(chunk))})"),
+                            (run_id, *chunk))
+
+    def unseen_files(self, run_id: int, prefixes: Iterable[str]) -> Iterator[FileEntry]:
+        for prefix in dict.fromkeys(prefixes):
+            yield from self._stream(FILES.select("(seen_run IS NULL OR seen_run <> ?) AND substr(path, 1, ?) = ?"),
+                                    (run_id, len(prefix), prefix), _file)
 
     def deals(self, deal_ids: Iterable[str] | None = None) -> dict[str, DealRecord]:
         if deal_ids is None:

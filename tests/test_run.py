@@ -264,3 +264,18 @@ def test_digest_parts_left_by_a_crashed_run_are_sent_by_the_next(cli, tmp_path):
     assert "[console] to bob@example.com: 1 late" in second.stderr
     third = cli("run", project.deals, *project.args("--now", "2026-01-20"))
     assert "late" not in third.stderr
+
+
+def test_deleted_deal_files_are_forgotten_and_renamed_ones_kept(cli, project):
+    project.deal("GONE")
+    moved = project.deal("MOVED")
+    project.deal("STAYS")
+    run_json(cli, project, "--now", "2026-01-02")
+    (project.deals / "GONE.yaml").unlink()
+    moved.rename(project.deals / "renamed.yaml")
+    data = run_json(cli, project, "--now", "2026-01-02")[1]
+    assert sorted(d["id"] for d in data["deals"]) == ["MOVED", "STAYS"]
+    con = sqlite3.connect(project.root / "state.db")
+    assert sorted(r[0] for r in con.execute("select deal_id from deals")) == ["MOVED", "STAYS"]
+    assert sorted(r[0].rsplit("/", 1)[-1] for r in con.execute("select path from files")) == ["STAYS.yaml", "renamed.yaml"]
+    assert con.execute("select count(*) from transitions where deal_id = 'GONE'").fetchone()[0] == 1  # history stays

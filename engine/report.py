@@ -1,0 +1,833 @@
+"""The context of `flowctl report` and `flowctl propose`: what their templates receive.
+
+A report is built from a stream of deal states, aggregated as they come (SPEC section
+5's definitions, through flowctl.metrics, flowctl.forecasting and flowctl.backlog): its
+size does not grow with the number of deals. Only aggregates, the top N deals and
+short lists (stuck, rotting, owners, months) reach the template, never every deal.
+Charts are laid out here (scales, ticks, fractions of the plot) and drawn as inline SVG
+by the templates, so a company's template can restyle them.
+
+A proposal's context is the one the `render` action passes: deal, state, workflow,
+locale, now (see `proposal_context`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import heapq
+import math
+import posixpath
+from collections import Counter
+from typing import Any, Iterable
+
+from jinja2 import select_autoescape
+from jinja2.sandbox import SecurityError
+
+from . import i18n
+from .backlog import BacklogAcc, backlog_report
+from .diagnostics import Diagnostic, FlowctlError
+from .durations import parse_date
+from .forecasting import Z90, ForecastFailed, run_method, slim_for_forecast
+from .hooktypes import ForecastInput
+from .metrics import BUILTINS, MetricSet, metric_alerts, quarter_start
+from .model import Workflow
+from .summary import state_summary
+from .templating import Templates
+
+DEFAULT_TOP = 10
+DEFAULT_HORIZON = 90
+DEFAULT_WEEKS = 12
+INTAKE_WEEKS = 8  # intake and measured capacity: mean over this many recent weeks
+MONTHS_AHEAD = 12  # forecast months shown; later ones are grouped
+MAX_OWNERS = 40  # owners shown in the quota section (the rest are counted)
+MAX_ALERTS = 50
+LEGEND_WIDTH = 740  # px of a legend line in a bar chart (others: 110 more)
+MAX_LABEL = 30  # characters of a chart label before it is shortened (the full text is in its tooltip)
+REPORT_TRIALS = 4000  # Monte Carlo trials per forecast in a report (seeded: the same report each time)
+METHODS = ("weighted", "historical", "montecarlo")
+RATE_KINDS = {"win_rate", "conversion", "backlog_ratio"}
+
+
+# ---------------------------------------------------------------------------------
+# templates: the sandbox, the i18n filters, safe names
+# ---------------------------------------------------------------------------------
+
+_AUTOESCAPE = select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "html.j2", "htm.j2", "xml.j2",
+                                                    "svg.j2"), default_for_string=False)
+
+
+def _refuse_unsafe(obj: Any, attribute: str) -> Any:
+    raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+
+def make_templates(workflow_path: str | None, plugins: Any) -> Templates:
+    """The templates of a workflow (its own folder first, then plugins', then the
+    built-ins) with the report filters, HTML escaping for `*.html.j2`, and unsafe
+    attributes (`''.__class__`) failing instead of rendering as nothing."""
+    templates = Templates.for_workflow(workflow_path, plugins.template_dirs() if plugins is not None else [])
+    templates.env.autoescape = _AUTOESCAPE
+    templates.env.unsafe_undefined = _refuse_unsafe
+    i18n.install(templates.env)
+    return templates
+
+
+def check_template_name(name: str) -> str:
+    """A template name must stay inside the template folders: no absolute path, no
+    `..`, no drive letter or backslash. FlowctlError (exit 2) otherwise."""
+    text = str(name)
+    parts = text.replace("\\", "/").split("/")
+    if (not text or text.startswith(("/", "\\")) or "\\" in text or ".." in parts or ":" in parts[0]
+            or posixpath.isabs(text)):
+        raise FlowctlError(Diagnostic(text or "(empty)", f"template name {text!r} is refused: give a file name "
+                                      "inside the templates folders (no absolute path, no '..')"))
+    return text
+
+
+def render(templates: Templates, name: str, context: dict) -> str:
+    return templates.render(check_template_name(name), **context)
+
+
+# ---------------------------------------------------------------------------------
+# proposals
+# ---------------------------------------------------------------------------------
+
+def proposal_context(deal: dict, state: Any, workflow: Workflow, locale: str | None, now: dt.date | str) -> dict:
+    """What a proposal template receives, from `flowctl propose` and from the `render`
+    action alike: the deal as its file says, the state summary (stage, jobs done, …),
+    the workflow, the locale and today's date (ISO)."""
+    summary = state if isinstance(state, dict) else state_summary(state)
+    return {"deal": deal, "state": summary, "workflow": workflow, "locale": locale or workflow.locale,
+            "now": now if isinstance(now, str) else now.isoformat()}
+
+
+# ---------------------------------------------------------------------------------
+# small accumulators
+# ---------------------------------------------------------------------------------
+
+class TopK:
+    """The k items with the largest keys, keeping a record only for those."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.heap: list[tuple[Any, str, dict]] = []
+
+    def wants(self, key: Any) -> bool:
+        return self.k > 0 and (len(self.heap) < self.k or key > self.heap[0][0])
+
+    def push(self, key: Any, deal_id: str, record: dict) -> None:
+        item = (key, deal_id, record)
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, item)
+        elif (key, deal_id) > self.heap[0][:2]:
+            heapq.heapreplace(self.heap, item)
+
+    def items(self) -> list[dict]:
+        return [r for _, _, r in sorted(self.heap, key=lambda i: (_neg(i[0]), i[1]))]
+
+
+def _neg(key: Any) -> Any:
+    return tuple(-k for k in key) if isinstance(key, tuple) else -key
+
+
+@dataclasses.dataclass
+class OwnerRow:
+    won: float = 0.0  # won this quarter
+    expected: float = 0.0  # sum amount x p of open deals expected by the quarter's end
+    variance: float = 0.0
+    cap: float = 0.0
+    deals: int = 0
+    stuck: int = 0
+    rotting: int = 0
+
+
+def _deal_record(state: Any, workflow: Workflow) -> dict:
+    deal = state.deal
+    stage = workflow.stage_by_id.get(state.stage)
+    return {"id": state.id, "name": _text(deal.get("name")), "account": _text(deal.get("account")),
+            "owner": state.owner, "stage": state.stage, "amount": state.amount,
+            "currency": _text(deal.get("currency")) or workflow.currency, "probability": state.probability,
+            "weighted": round(state.weighted_amount, 2),
+            "expected_close": state.expected_close.isoformat() if state.expected_close else None,
+            "days_in_stage": state.days_in_stage, "max_days": stage.max_days if stage else None,
+            "rot_days": stage.rot_days if stage else None,
+            "last_touched": state.last_touched.isoformat() if getattr(state, "last_touched", None) else None,
+            "stuck": state.stuck, "rotting": state.rotting}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------------------------
+# the report
+# ---------------------------------------------------------------------------------
+
+class ReportBuilder:
+    """Feed it deal states one at a time (`add`), then `build()` the template context."""
+
+    def __init__(self, workflow: Workflow, day: dt.date, plugins: Any = None, top: int = DEFAULT_TOP):
+        self.wf, self.day, self.plugins, self.top_n = workflow, day, plugins, top
+        self.builtins = MetricSet(workflow, day, plugins, [dict(c) for c in BUILTINS])
+        self.declared = MetricSet(workflow, day, plugins, list(workflow.metrics)) if workflow.metrics else None
+        self.backlog = BacklogAcc(day, INTAKE_WEEKS)
+        self.completed = 0.0  # amount of orders completed within the intake weeks (measured capacity)
+        self.outcomes = {k: [0, 0.0] for k in ("open", "won", "lost")}
+        self.top = TopK(top)
+        self.stuck = TopK(top)
+        self.rotting = TopK(top)
+        self.quarter = quarter_start(day)
+        self.quarter_end = _quarter_end(self.quarter)
+        self.owners: dict[str, OwnerRow] = {}
+        self.slim: list = []  # one slim state per deal, for the forecast methods
+        self.count = 0
+
+    def add(self, state: Any) -> None:
+        self.count += 1
+        self.builtins.add(state)
+        if self.declared is not None:
+            self.declared.add(state)
+        self.backlog.add(state)
+        self.slim.append(slim_for_forecast(state))
+        row = self.outcomes.get(state.outcome)
+        if row is not None:
+            row[0] += 1
+            row[1] += state.amount
+        owner = self.owners.setdefault(state.owner or "(none)", OwnerRow())
+        if state.outcome == "won":
+            self._orders(state)
+            if state.closed_at is not None and self.quarter <= state.closed_at <= self.day:
+                owner.won += state.amount
+            return
+        if state.outcome != "open":
+            return
+        owner.deals += 1
+        if state.expected_close is None or state.expected_close <= self.quarter_end:
+            p = state.probability
+            owner.expected += state.amount * p
+            owner.variance += state.amount * state.amount * p * (1 - p)
+            if p > 0:
+                owner.cap += state.amount
+        if self.top.wants((state.amount,)):
+            self.top.push((state.amount,), state.id, _deal_record(state, self.wf))
+        stage = self.wf.stage_by_id.get(state.stage)
+        if state.stuck:
+            owner.stuck += 1
+            over = state.days_in_stage - ((stage.max_days or 0) if stage else 0)
+            if self.stuck.wants((over, state.amount)):
+                self.stuck.push((over, state.amount), state.id, {**_deal_record(state, self.wf), "over": over})
+        if state.rotting:
+            owner.rotting += 1
+            touched = getattr(state, "last_touched", None)
+            idle = (self.day - touched).days if touched else state.days_in_stage
+            if self.rotting.wants((idle, state.amount)):
+                self.rotting.push((idle, state.amount), state.id, {**_deal_record(state, self.wf), "idle": idle})
+
+    def _orders(self, state: Any) -> None:
+        since = self.day - dt.timedelta(weeks=INTAKE_WEEKS)
+        for order in state.deal.get("orders") or []:
+            if isinstance(order, dict):
+                done = parse_date(order.get("completed"))
+                if done is not None and since < done <= self.day:
+                    try:
+                        self.completed += float(order.get("amount") or 0)
+                    except (TypeError, ValueError):
+                        pass
+
+    # -- the context --
+
+    def build(self, *, locale: str | None = None, methods: dict | None = None, store: Any = None,
+              horizon: int = DEFAULT_HORIZON, capacity: float | None = None, weeks: int = DEFAULT_WEEKS,
+              trials: int = REPORT_TRIALS, meta: dict | None = None) -> dict:
+        loc = locale or self.wf.locale or "en"
+        fmt = _Fmt(loc, self.wf.currency)
+        metrics = {r["id"]: r for r in self.builtins.results()}
+        declared = self.declared.results() if self.declared is not None else []
+        stages = self._stages(metrics, fmt)
+        bottleneck = self._bottleneck(metrics, stages, fmt)
+        forecast = forecast_section(self.slim, self.wf, self.day, horizon, store, methods or {}, trials, fmt)
+        quota = self._quota(metrics, fmt)
+        backlog = self._backlog(capacity, weeks, fmt)
+        win = metrics["win_rate"]
+        cycle, lost_cycle = metrics["sales_cycle_days"], metrics["lost_cycle_days"]
+        context = {
+            "locale": loc, "language": i18n.language(loc), "currency": self.wf.currency, "workflow": self.wf,
+            "meta": {"workflow": self.wf.name, "day": self.day.isoformat(), "deals": self.count,
+                     "quarter_start": self.quarter.isoformat(), "quarter_end": self.quarter_end.isoformat(),
+                     "top": self.top_n, "horizon_days": horizon, **(meta or {})},
+            "outcomes": {k: {"count": v[0], "amount": round(v[1], 2)} for k, v in self.outcomes.items()},
+            "win_rate": {"value": win["value"], "won": win["won"], "lost": win["lost"],
+                         "open_excluded": win["open_excluded"]},
+            "cycle": {"won": {**cycle["value"], "n": cycle["deals"]},
+                      "lost": {**lost_cycle["value"], "n": lost_cycle["deals"]}},
+            "weighted_pipeline": metrics["weighted_pipeline"]["value"],
+            "stages": stages,
+            "bottleneck": bottleneck,
+            "forecast": forecast,
+            "quota": quota,
+            "backlog": backlog,
+            "top_deals": self._deals(self.top.items(), fmt),
+            "stuck": {"count": metrics["stuck"]["value"], "amount": metrics["stuck"]["amount"],
+                      "deals": self._deals(self.stuck.items(), fmt), "owners": self._flag_owners("stuck")},
+            "rotting": {"count": metrics["rotting"]["value"], "amount": metrics["rotting"]["amount"],
+                        "deals": self._deals(self.rotting.items(), fmt), "owners": self._flag_owners("rotting")},
+            "alerts": _alerts(declared, self.day, fmt),
+            "declared": [_declared_row(r, fmt) for r in declared],
+        }
+        context["charts"] = charts(context, fmt)
+        context["kpis"] = kpis(context, fmt)
+        return context
+
+    def _stages(self, metrics: dict, fmt: "_Fmt") -> list[dict]:
+        by_stage = metrics["weighted_pipeline"].get("by_stage") or {}
+        reached = metrics["conversion"].get("reached") or {}
+        time = metrics["time_in_stage"]["value"] or {}
+        out = []
+        stages = self.wf.stages
+        for i, s in enumerate(stages):
+            row = by_stage.get(s.id) or {}
+            nxt = stages[i + 1] if i + 1 < len(stages) else None
+            days = time.get(s.id) or {}
+            n_reached = reached.get(s.id, 0)
+            out.append({
+                "id": s.id, "label": s.text(fmt.locale), "terminal": s.terminal, "probability": s.probability,
+                "max_days": s.max_days, "rot_days": s.rot_days,
+                "open_count": row.get("count", 0), "open_amount": row.get("amount", 0.0),
+                "weighted": row.get("weighted", 0.0), "reached": n_reached,
+                "next": nxt.id if nxt else None, "next_label": nxt.text(fmt.locale) if nxt else None,
+                "conversion": (round(reached.get(nxt.id, 0) / n_reached, 6) if nxt and n_reached else None),
+                "median_days": days.get("median"), "mean_days": days.get("mean"), "stays": days.get("n", 0),
+                "over": bool(s.max_days and days.get("median") is not None and days["median"] > s.max_days),
+            })
+        return out
+
+    def _bottleneck(self, metrics: dict, stages: list[dict], fmt: "_Fmt") -> dict | None:
+        b = metrics["bottleneck"]
+        if not b.get("value"):
+            return None
+        figures = next((f for f in b["stages"] if f["stage"] == b["value"]), None)
+        if figures is None:
+            return None
+        label = {s["id"]: s["label"] for s in stages}
+        text = fmt.t("bottleneck_text", lost=fmt.pct(1 - figures["conversion"], 0), stage=label[figures["stage"]],
+                     next=label[figures["next"]])
+        if figures["median_days"] is not None:
+            key = "bottleneck_wait" if figures["max_days"] else "bottleneck_wait_nolimit"
+            text += " " + fmt.t(key, median=fmt.num(figures["median_days"], 1), max=figures["max_days"])
+        return {**figures, "label": label[figures["stage"]], "next_label": label[figures["next"]], "text": text,
+                "lost_share": round(1 - figures["conversion"], 6),
+                "others": [{**f, "label": label[f["stage"]], "next_label": label[f["next"]]} for f in b["stages"]]}
+
+    def _quota(self, metrics: dict, fmt: "_Fmt") -> dict:
+        rows = []
+        quota = metrics["quota"]["value"] or {}
+        for owner, q in quota.items():
+            mine = self.owners.get(owner) or OwnerRow()
+            sd = math.sqrt(mine.variance)
+            p10 = max(0.0, mine.expected - Z90 * sd)
+            p90 = min(mine.cap, mine.expected + Z90 * sd)
+            projected = q["won"] + mine.expected
+            rows.append({"owner": owner, "quota": q["quota"], "won": q["won"], "pipeline": q["pipeline"],
+                         "forecast": round(mine.expected, 2), "forecast_p10": round(p10, 2),
+                         "forecast_p90": round(p90, 2), "projected": round(projected, 2),
+                         "attainment": q["attainment"], "coverage": q["coverage"],
+                         "projected_attainment": round(projected / q["quota"], 6) if q["quota"] else None,
+                         "projected_p10": round((q["won"] + p10) / q["quota"], 6) if q["quota"] else None,
+                         "projected_p90": round((q["won"] + p90) / q["quota"], 6) if q["quota"] else None})
+        rows.sort(key=lambda r: (-(r["projected_attainment"] or 0), r["owner"]))
+        return {"quarter_start": self.quarter.isoformat(), "quarter_end": self.quarter_end.isoformat(),
+                "owners": rows[:MAX_OWNERS], "more": max(0, len(rows) - MAX_OWNERS), "declared": bool(self.wf.quotas),
+                "total": {k: round(sum(r[k] for r in rows), 2) for k in ("quota", "won", "forecast", "projected")}}
+
+    def _backlog(self, capacity: float | None, weeks: int, fmt: "_Fmt") -> dict:
+        measured = round(self.completed / INTAKE_WEEKS, 2)
+        cap = capacity if capacity is not None else measured
+        report = backlog_report(self.backlog, cap, weeks)
+        report["capacity_source"] = "given" if capacity is not None else "measured"
+        cleared = next((p["week"] for p in report["projection"] if p["week"] and p["backlog"] <= 0), None)
+        report["cleared_week"] = cleared if report["backlog_amount"] > 0 else None
+        report["empty"] = not report["backlog_amount"] and not report["intake_used"]
+        return report
+
+    def _deals(self, rows: list[dict], fmt: "_Fmt") -> list[dict]:
+        for r in rows:
+            stage = self.wf.stage_by_id.get(r["stage"])
+            r["stage_label"] = stage.text(fmt.locale) if stage else r["stage"]
+        return rows
+
+    def _flag_owners(self, flag: str) -> list[dict]:
+        counts = [(getattr(o, flag), name) for name, o in self.owners.items() if getattr(o, flag)]
+        counts.sort(key=lambda c: (-c[0], c[1]))
+        return [{"owner": name, "count": n, "open": self.owners[name].deals} for n, name in counts[:self.top_n]]
+
+
+def _quarter_end(start: dt.date) -> dt.date:
+    month = start.month + 3
+    year = start.year + (month > 12)
+    month = month - 12 if month > 12 else month
+    return dt.date(year, month, 1) - dt.timedelta(days=1)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    nxt = dt.date(day.year + (day.month == 12), 1 if day.month == 12 else day.month + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def _add_months(day: dt.date, n: int) -> dt.date:
+    k = day.month - 1 + n
+    return dt.date(day.year + k // 12, k % 12 + 1, 1)
+
+
+# ---------------------------------------------------------------------------------
+# alerts and declared metrics
+# ---------------------------------------------------------------------------------
+
+def _metric_value(value: Any, kind: str, fmt: "_Fmt", digits: int = 1) -> str:
+    if isinstance(value, dict):
+        if "median" in value:
+            return fmt.days(value.get("median"))
+        return fmt.t("na")
+    if value is None:
+        return fmt.t("na")
+    if isinstance(value, bool):
+        return str(value)
+    if kind in RATE_KINDS:
+        return fmt.pct(value, digits)
+    if kind in ("sum", "won_amount", "weighted_pipeline", "velocity"):
+        return fmt.money(value)
+    if isinstance(value, (int, float)):
+        return fmt.num(value, 2)
+    return str(value)
+
+
+def _alerts(declared: list[dict], day: dt.date, fmt: "_Fmt") -> dict:
+    kinds = {r["id"]: r for r in declared}
+    rows = []
+    for event in metric_alerts(declared, day):
+        d = event.data
+        r = kinds.get(d["metric"], {})
+        rows.append({"metric": d["metric"], "title": r.get("title") or d["metric"], "kind": r.get("kind"),
+                     "value": _metric_value(d["value"], r.get("kind", ""), fmt, 2), "target": d["target"],
+                     "group_by": d.get("group_by"), "group": d.get("group")})
+    return {"rows": rows[:MAX_ALERTS], "more": max(0, len(rows) - MAX_ALERTS), "count": len(rows),
+            "targets": sum(1 for r in declared if r.get("target") is not None)}
+
+
+def _declared_row(r: dict, fmt: "_Fmt") -> dict:
+    groups = r.get("groups") or {}
+    return {"id": r["id"], "title": r.get("title") or r["id"], "kind": r["kind"],
+            "value": _metric_value(r["value"], r["kind"], fmt), "target": r.get("target"), "ok": r.get("ok"),
+            "group_by": r.get("group_by"), "groups": len(groups),
+            "groups_off_target": len(r.get("groups_off_target") or []), "error": r.get("error")}
+
+
+# ---------------------------------------------------------------------------------
+# forecast: totals within the horizon, and by month of expected close
+# ---------------------------------------------------------------------------------
+
+class _CachedStore:
+    """A store whose transitions are read once (the forecasts learn from them many times)."""
+
+    def __init__(self, store: Any):
+        self.store = store
+        self._transitions: list | None = None
+
+    def transitions(self) -> list:
+        if self._transitions is None:
+            self._transitions = list(self.store.transitions())
+        return self._transitions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def _method_label(name: str, fmt: "_Fmt") -> str:
+    key = f"method_{name}"
+    text = fmt.t(key)
+    return name if text == key else text
+
+
+def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: int, store: Any, methods: dict,
+                     trials: int, fmt: "_Fmt") -> dict:
+    """Each method (weighted, historical, montecarlo) over the horizon, and over the open
+    deals of each month of expected close up to that month's end."""
+    names = [n for n in METHODS if n in methods]
+    options = {"trials": trials, "seed": 1}
+    cached = _CachedStore(store) if store is not None else None
+    totals = []
+    for name in names:
+        row = {"name": name, "label": _method_label(name, fmt), "definition": fmt.t(f"def_{name}")}
+        try:
+            r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
+            row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals")})
+        except ForecastFailed as exc:
+            row["error"] = str(exc)
+        totals.append(row)
+    closed = [s for s in states if s.outcome != "open"]
+    first = dt.date(day.year, day.month, 1)
+    last_shown = _add_months(first, MONTHS_AHEAD - 1)
+    buckets: dict[str, list] = {}
+    latest: dt.date | None = None
+    for s in states:
+        if s.outcome != "open":
+            continue
+        close = s.expected_close
+        if close is None:
+            key = "none"
+        elif close < first:
+            key = "past"
+        elif close > _month_end(last_shown):
+            key = "later"
+            latest = close if latest is None or close > latest else latest
+        else:
+            key = close.strftime("%Y-%m")
+        buckets.setdefault(key, []).append(s)
+    dated = sorted(k for k in buckets if k[:1].isdigit())
+    keys = []
+    if "past" in buckets:
+        keys.append("past")
+    if dated:
+        month = first
+        while month.strftime("%Y-%m") <= dated[-1]:
+            keys.append(month.strftime("%Y-%m"))
+            month = _add_months(month, 1)
+    keys += [k for k in ("later", "none") if k in buckets]
+    months = []
+    for key in keys:
+        deals = buckets.get(key, [])
+        if key[:1].isdigit():
+            start = dt.date.fromisoformat(key + "-01")
+            h = max(0, (_month_end(start) - day).days)
+            label, long = fmt.month(start), fmt.month(start)
+        elif key == "later":
+            h = max(0, (latest - day).days) if latest else horizon
+            label, long = fmt.t("bucket_later"), fmt.t("bucket_later_long", month=fmt.month(last_shown))
+        elif key == "past":
+            h = horizon
+            label, long = fmt.t("bucket_past"), fmt.t("bucket_past_long", month=fmt.month(first))
+        else:
+            h = horizon
+            label, long = fmt.t("bucket_none"), fmt.t("bucket_none_long")
+        row = {"key": key, "label": label, "long": long, "deals": len(deals), "horizon_days": h,
+               "amount": round(sum(s.amount for s in deals), 2), "methods": {}}
+        for name in names:
+            if not deals:
+                row["methods"][name] = {"expected": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
+                continue
+            try:
+                r = run_method(methods[name], ForecastInput(closed + deals, workflow, day, h, cached, dict(options)))
+                row["methods"][name] = {k: r.get(k) for k in ("expected", "p10", "p50", "p90")}
+            except ForecastFailed as exc:
+                row["methods"][name] = {"error": str(exc)}
+        months.append(row)
+    main = next((t for t in totals if t.get("expected") is not None), None)
+    return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(n, fmt)} for n in names],
+            "totals": totals, "months": months, "main": main, "trials": trials,
+            "open_deals": sum(1 for s in states if s.outcome == "open"),
+            "undated": len(buckets.get("none", []))}
+
+
+# ---------------------------------------------------------------------------------
+# formatting in the report's locale
+# ---------------------------------------------------------------------------------
+
+class _Fmt:
+    def __init__(self, locale: str, currency: str):
+        self.locale, self.currency = locale, currency
+
+    def t(self, key: str, **values: Any) -> str:
+        return i18n.t(key, self.locale, **values)
+
+    def money(self, value: Any) -> str:
+        return i18n.money(value, self.currency, self.locale, whole=True)
+
+    def short(self, value: Any) -> str:
+        return i18n.money_short(value, self.currency, self.locale)
+
+    def num(self, value: Any, digits: int = 0) -> str:
+        return i18n.number(value, self.locale, digits)
+
+    def pct(self, value: Any, digits: int = 1) -> str:
+        return i18n.percent(value, self.locale, digits)
+
+    def days(self, value: Any) -> str:
+        return i18n.days(value, self.locale)
+
+    def month(self, value: Any) -> str:
+        return i18n.month(value, self.locale)
+
+    def date(self, value: Any) -> str:
+        return i18n.date(value, self.locale)
+
+
+# ---------------------------------------------------------------------------------
+# KPI cards
+# ---------------------------------------------------------------------------------
+
+def kpis(c: dict, fmt: _Fmt) -> list[dict]:
+    o, w = c["outcomes"], c["win_rate"]
+    cards = [
+        {"id": "open", "label": fmt.t("kpi_open"), "value": fmt.short(o["open"]["amount"]),
+         "sub": fmt.t("kpi_open_sub", n=fmt.num(o["open"]["count"]))},
+        {"id": "weighted", "label": fmt.t("kpi_weighted"), "value": fmt.short(c["weighted_pipeline"]),
+         "sub": fmt.t("kpi_weighted_sub")},
+        {"id": "won", "label": fmt.t("kpi_won"), "value": fmt.short(o["won"]["amount"]),
+         "sub": fmt.t("kpi_won_sub", n=fmt.num(o["won"]["count"]))},
+        {"id": "win_rate", "label": fmt.t("kpi_win_rate"), "value": fmt.pct(w["value"]),
+         "sub": fmt.t("kpi_win_rate_sub", won=fmt.num(w["won"]), lost=fmt.num(w["lost"]))},
+        {"id": "cycle", "label": fmt.t("kpi_cycle"), "value": fmt.days(c["cycle"]["won"]["median"]),
+         "sub": fmt.t("kpi_cycle_sub", n=fmt.num(c["cycle"]["won"]["n"]), mean=fmt.days(c["cycle"]["won"]["mean"]))},
+    ]
+    main = c["forecast"]["main"]
+    if main:
+        cards.append({"id": "forecast", "label": fmt.t("kpi_forecast", days=c["forecast"]["horizon_days"]),
+                      "value": fmt.short(main["expected"]),
+                      "sub": fmt.t("kpi_forecast_sub", method=main["label"], p10=fmt.short(main["p10"]),
+                                   p90=fmt.short(main["p90"]))})
+    cards.append({"id": "stuck", "label": fmt.t("kpi_stuck"), "value": fmt.num(c["stuck"]["count"]),
+                  "sub": fmt.t("kpi_stuck_sub", amount=fmt.short(c["stuck"]["amount"])),
+                  "warn": bool(c["stuck"]["count"])})
+    cards.append({"id": "rotting", "label": fmt.t("kpi_rotting"), "value": fmt.num(c["rotting"]["count"]),
+                  "sub": fmt.t("kpi_rotting_sub", amount=fmt.short(c["rotting"]["amount"])),
+                  "warn": bool(c["rotting"]["count"])})
+    return cards
+
+
+# ---------------------------------------------------------------------------------
+# charts: scales and layout (the templates draw them)
+# ---------------------------------------------------------------------------------
+
+def nice_max(value: float, ticks: int = 5) -> tuple[float, float]:
+    """(axis maximum, tick step): a round step (1, 2, 2.5, 5 x 10^k) whose `ticks`
+    steps cover the value."""
+    if not value or value <= 0 or not math.isfinite(value):
+        return 1.0, 0.2
+    raw = value / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        step = m * power
+        if step * ticks >= value:
+            break
+    top = step * math.ceil(value / step - 1e-9)
+    return top, step
+
+
+def axis(value: float, fmt_tick: Any, ticks: int = 5, integer: bool = False) -> dict:
+    top, step = nice_max(value, ticks)
+    if integer:
+        step = max(1.0, math.ceil(step))
+        top = step * max(1, math.ceil(value / step - 1e-9)) if value > 0 else step * ticks
+    n = int(round(top / step))
+    return {"max": top, "ticks": [{"value": step * i, "pos": round(step * i / top, 6), "label": fmt_tick(step * i)}
+                                  for i in range(n + 1)]}
+
+
+def _short(text: Any, limit: int = MAX_LABEL) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _frac(value: Any, top: float) -> float:
+    if value is None or not top:
+        return 0.0
+    return round(max(0.0, min(1.0, float(value) / top)), 6)
+
+
+def charts(c: dict, fmt: _Fmt) -> dict:
+    out = {"pipeline": _chart_pipeline(c, fmt), "conversion": _chart_conversion(c, fmt), "time": _chart_time(c, fmt),
+           "totals": _chart_totals(c, fmt), "months": _chart_months(c, fmt), "quota": _chart_quota(c, fmt),
+           "backlog": _chart_backlog(c, fmt)}
+    out = {k: v for k, v in out.items() if v is not None}
+    for chart in out.values():
+        _layout(chart, LEGEND_WIDTH if "rows" in chart else LEGEND_WIDTH + 110)
+    return out
+
+
+def _layout(chart: dict, width: int) -> None:
+    """Row slots (a gap before a row with `sep`) and legend positions (wrapped rows)."""
+    slot = 0.0
+    for row in chart.get("rows") or []:
+        if row.get("sep"):
+            slot += 0.5
+        row["slot"] = slot
+        slot += 1
+    chart["slots"] = slot
+    texts = [len(row.get("text") or "") for row in chart.get("rows") or []]
+    chart["right"] = int(min(380, max(110, 7.3 * max(texts + [0]) + 24)))
+    x, line = 0, 0
+    for item in chart.get("legend") or []:
+        size = 30 + 7 * len(item["label"]) + 20
+        if x and x + size > width:
+            x, line = 0, line + 1
+        item["x"], item["line"] = x, line
+        x += size
+    chart["legend_lines"] = line + 1 if chart.get("legend") else 0
+
+
+def _desc(rows: Iterable[tuple[str, str]], fmt: _Fmt) -> str:
+    return "; ".join(fmt.t("desc_row", label=label, value=value) for label, value in rows) + "."
+
+
+def _chart_pipeline(c: dict, fmt: _Fmt) -> dict:
+    rows = []
+    for s in c["stages"]:
+        if s["terminal"]:
+            continue
+        rows.append({"label": s["label"], "value": s["open_amount"], "class": "open",
+                     "text": f"{fmt.short(s['open_amount'])} · {fmt.t('deals_n', n=fmt.num(s['open_count']))}"})
+    for key in ("won", "lost"):
+        o = c["outcomes"][key]
+        rows.append({"label": fmt.t(key), "value": o["amount"], "class": key, "sep": key == "won",
+                     "text": f"{fmt.short(o['amount'])} · {fmt.t('deals_n', n=fmt.num(o['count']))}"})
+    ax = axis(max([r["value"] for r in rows] + [0]), fmt.short)
+    for r in rows:
+        r["segments"] = [{"start": 0.0, "width": _frac(r["value"], ax["max"]), "class": r["class"]}]
+        r["tooltip"] = f"{r['label']}: {r['text']}"
+        r["label"] = _short(r["label"])
+    return {"id": "chart-pipeline", "title": fmt.t("chart_pipeline"), "x_title": fmt.t("axis_amount", currency=fmt.currency),
+            "axis": ax, "rows": rows, "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "legend": [{"label": fmt.t("legend_open"), "class": "open"}, {"label": fmt.t("legend_won"), "class": "won"},
+                       {"label": fmt.t("legend_lost"), "class": "lost"}]}
+
+
+def _chart_conversion(c: dict, fmt: _Fmt) -> dict:
+    stages = c["stages"]
+    ax = axis(max([s["reached"] for s in stages] + [0]), lambda v: fmt.num(v), integer=True)
+    rows = []
+    for s in stages:
+        text = fmt.t("deals_n", n=fmt.num(s["reached"]))
+        if s["next"] is not None:
+            text += " · " + fmt.t("to_next", pct=fmt.pct(s["conversion"], 0) if s["conversion"] is not None
+                                  else fmt.t("na"), stage=s["next_label"])
+        rows.append({"label": _short(s["label"]), "value": s["reached"], "text": text,
+                     "tooltip": f"{s['label']}: {text}",
+                     "segments": [{"start": 0.0, "width": _frac(s["reached"], ax["max"]),
+                                   "class": "won" if s["terminal"] else "open"}]})
+    return {"id": "chart-conversion", "title": fmt.t("chart_conversion"), "x_title": fmt.t("axis_deals"), "axis": ax,
+            "rows": rows, "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "legend": [{"label": fmt.t("col_reached"), "class": "open"}, {"label": fmt.t("legend_won"), "class": "won"}]}
+
+
+def _chart_time(c: dict, fmt: _Fmt) -> dict:
+    stages = [s for s in c["stages"] if not s["terminal"]]
+    top = max([s["median_days"] or 0 for s in stages] + [s["max_days"] or 0 for s in stages] + [0])
+    ax = axis(top, lambda v: fmt.num(v), integer=True)
+    rows = []
+    for s in stages:
+        median = s["median_days"]
+        text = fmt.days(median) if median is not None else fmt.t("na")
+        if s["max_days"]:
+            text += f" / {fmt.days(s['max_days'])}"
+        rows.append({"label": _short(s["label"]), "value": median, "text": text, "tooltip": f"{s['label']}: {text}",
+                     "segments": [{"start": 0.0, "width": _frac(median, ax["max"]), "class": "over" if s["over"] else "open"}],
+                     "marker": _frac(s["max_days"], ax["max"]) if s["max_days"] else None})
+    return {"id": "chart-time", "title": fmt.t("chart_time"), "x_title": fmt.t("axis_days"), "axis": ax, "rows": rows,
+            "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "legend": [{"label": fmt.t("legend_median"), "class": "open"}, {"label": fmt.t("legend_over"), "class": "over"},
+                       {"label": fmt.t("legend_limit"), "class": "marker"}]}
+
+
+def _chart_totals(c: dict, fmt: _Fmt) -> dict | None:
+    f = c["forecast"]
+    ok = [t for t in f["totals"] if t.get("expected") is not None]
+    if not ok:
+        return None
+    ax = axis(max(max(t["p90"] or 0, t["expected"] or 0) for t in ok), fmt.short)
+    rows = []
+    for i, t in enumerate(f["totals"]):
+        if t.get("expected") is None:
+            continue
+        text = f"{fmt.short(t['expected'])}  ({fmt.short(t['p10'])} – {fmt.short(t['p90'])})"
+        rows.append({"label": _short(t["label"]), "text": text, "tooltip": f"{t['label']}: {text}",
+                     "class": f"m{i}", "band": [_frac(t["p10"], ax["max"]), _frac(t["p90"], ax["max"])],
+                     "dot": _frac(t["expected"], ax["max"]), "segments": []})
+    return {"id": "chart-totals", "title": fmt.t("chart_totals", days=f["horizon_days"]),
+            "x_title": fmt.t("axis_revenue", currency=fmt.currency), "axis": ax, "rows": rows,
+            "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "legend": [{"label": fmt.t("legend_expected"), "class": "dot"}, {"label": fmt.t("legend_band"), "class": "band"}]}
+
+
+def _chart_months(c: dict, fmt: _Fmt) -> dict | None:
+    f = c["forecast"]
+    if not f["months"] or not f["methods"]:
+        return None
+    names = [m["name"] for m in f["methods"]]
+    top = 0.0
+    for m in f["months"]:
+        for name in names:
+            r = m["methods"].get(name) or {}
+            top = max(top, r.get("p90") or 0, r.get("expected") or 0)
+    ax = axis(top, fmt.short)
+    groups = []
+    desc = []
+    for m in f["months"]:
+        bars = []
+        for i, name in enumerate(names):
+            r = m["methods"].get(name) or {}
+            if r.get("expected") is None:
+                bars.append({"class": f"m{i}", "missing": True})
+                continue
+            text = (f"{f['methods'][i]['label']}: {fmt.short(r['expected'])} "
+                    f"(P10 {fmt.short(r['p10'])} – P90 {fmt.short(r['p90'])})")
+            bars.append({"class": f"m{i}", "value": _frac(r["expected"], ax["max"]), "p10": _frac(r["p10"], ax["max"]),
+                         "p90": _frac(r["p90"], ax["max"]), "tooltip": f"{m['long']} – {text}"})
+        first = m["methods"].get(names[0]) or {}
+        desc.append((m["long"], f"{fmt.t('deals_n', n=fmt.num(m['deals']))}, {fmt.t('expected').lower()} "
+                                f"{fmt.short(first.get('expected'))}"))
+        year = ""
+        if m["key"][:1].isdigit():
+            label = i18n.month_abbr(m["key"], fmt.locale)
+            if not any(g["year"] for g in groups) or m["key"].endswith("-01"):
+                year = m["key"][:4]
+        else:
+            label = m["label"]
+        groups.append({"label": label, "year": year, "sub": fmt.t("deals_n", n=fmt.num(m["deals"])), "bars": bars,
+                       "tooltip": f"{m['long']}: {fmt.t('deals_n', n=fmt.num(m['deals']))}, {fmt.money(m['amount'])}"})
+    legend = [{"label": fmt.t("legend_expected") + " – " + meth["label"], "class": f"m{i}"}
+              for i, meth in enumerate(f["methods"])]
+    legend.append({"label": fmt.t("legend_band"), "class": "whisker"})
+    return {"id": "chart-months", "title": fmt.t("chart_months"), "x_title": fmt.t("axis_month"),
+            "y_title": fmt.t("axis_revenue", currency=fmt.currency), "axis": ax, "groups": groups,
+            "series": len(names), "desc": _desc(desc, fmt), "legend": legend}
+
+
+def _chart_quota(c: dict, fmt: _Fmt) -> dict | None:
+    q = c["quota"]
+    if not q["owners"]:
+        return None
+    top = max([1.0] + [r["projected_p90"] or 0 for r in q["owners"]] + [r["projected_attainment"] or 0 for r in q["owners"]])
+    ax = axis(min(top, 10.0), lambda v: fmt.pct(v, 0))
+    rows = []
+    for r in q["owners"]:
+        won = _frac(r["attainment"], ax["max"])
+        projected = _frac(r["projected_attainment"], ax["max"])
+        text = f"{fmt.pct(r['projected_attainment'], 0)} ({fmt.short(r['projected'])} / {fmt.short(r['quota'])})"
+        rows.append({"label": _short(r["owner"]), "text": text,
+                     "tooltip": (f"{r['owner']}: {fmt.t('won_qtd')} {fmt.money(r['won'])}, {fmt.t('forecast_qe')} "
+                                 f"{fmt.money(r['forecast'])}, {fmt.t('quota')} {fmt.money(r['quota'])}"),
+                     "segments": [{"start": 0.0, "width": won, "class": "won"},
+                                  {"start": won, "width": max(0.0, projected - won), "class": "forecast"}],
+                     "whisker": [_frac(r["projected_p10"], ax["max"]), _frac(r["projected_p90"], ax["max"])]})
+    return {"id": "chart-quota", "title": fmt.t("chart_quota"), "x_title": fmt.t("axis_quota"), "axis": ax,
+            "rows": rows, "line": _frac(1.0, ax["max"]), "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "legend": [{"label": fmt.t("legend_won_qtd"), "class": "won"},
+                       {"label": fmt.t("legend_forecast_qe"), "class": "forecast"},
+                       {"label": fmt.t("legend_band"), "class": "whisker"},
+                       {"label": fmt.t("legend_quota"), "class": "line"}]}
+
+
+def _chart_backlog(c: dict, fmt: _Fmt) -> dict | None:
+    b = c["backlog"]
+    points = b["projection"]
+    if b["empty"] or len(points) < 2:
+        return None
+    ax = axis(max(p["backlog"] for p in points), fmt.short)
+    last = points[-1]["week"] or 1
+    pts = [{"x": round(p["week"] / last, 6), "y": _frac(p["backlog"], ax["max"]), "week": p["week"],
+            "tooltip": f"{fmt.t('col_week')} {p['week']} ({fmt.date(p['date'])}): {fmt.money(p['backlog'])}"}
+           for p in points]
+    step = max(1, math.ceil(last / 12))
+    xticks = [{"pos": round(w / last, 6), "label": str(w)} for w in range(0, last + 1, step)]
+    desc = [(f"{fmt.t('col_week')} {p['week']}", fmt.short(p["backlog"])) for p in points[:: max(1, len(points) // 6)]]
+    return {"id": "chart-backlog", "title": fmt.t("chart_backlog", weeks=last), "x_title": fmt.t("axis_week"),
+            "y_title": fmt.t("axis_backlog", currency=fmt.currency), "axis": ax, "xticks": xticks, "points": pts,
+            "desc": _desc(desc, fmt), "legend": [{"label": fmt.t("legend_backlog"), "class": "won"}]}
