@@ -279,3 +279,31 @@ def test_deleted_deal_files_are_forgotten_and_renamed_ones_kept(cli, project):
     assert sorted(r[0] for r in con.execute("select deal_id from deals")) == ["MOVED", "STAYS"]
     assert sorted(r[0].rsplit("/", 1)[-1] for r in con.execute("select path from files")) == ["STAYS.yaml", "renamed.yaml"]
     assert con.execute("select count(*) from transitions where deal_id = 'GONE'").fetchone()[0] == 1  # history stays
+
+
+def test_progress_shows_on_a_terminal_and_not_when_piped(project):
+    import os
+    import pty
+    import subprocess
+    import sys
+    for i in range(250):
+        project.deal(f"P{i:03d}")
+    cmd = [sys.executable, "-m", "flowctl", "run", str(project.deals), *project.args("--now", "2026-01-02")]
+    piped = subprocess.run(cmd, capture_output=True, text=True)
+    assert piped.returncode == 0 and "%" not in piped.stderr
+    main_fd, child_fd = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=child_fd, stdout=child_fd, stderr=child_fd)
+    os.close(child_fd)
+    out = b""
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    proc.wait(timeout=60)
+    os.close(main_fd)
+    assert proc.returncode == 0
+    assert b"deals" in out and b"100%" in out
