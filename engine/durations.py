@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([hdw])\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$")
 _UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
 
 
@@ -12,7 +12,7 @@ def parse_duration(text: str) -> dt.timedelta:
     """`7d` -> 7 days. Raises ValueError with a message a user understands."""
     match = _DURATION.match(str(text))
     if not match:
-        raise ValueError(f"bad duration {text!r}: use a number and h, d or w (36h, 7d, 2w)")
+        raise ValueError(f"bad duration {text!r}: use a number and h, d or w (36h, 7d, 2w); at most 5 digits")
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
+import socket
 from typing import Any, Iterable
 
 from .diagnostics import FlowctlError
@@ -133,6 +134,21 @@ def resolve_secrets(config: dict) -> dict:
     return out
 
 
+def _claimer_dead(claimer: str | None) -> bool:
+    """True when a claim was made by a process of this host that is gone (killed mid-
+    delivery): its messages need not wait for the lease to end."""
+    host, _, pid = (claimer or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 @dataclasses.dataclass
 class DeliveryReport:
     sent: int = 0
@@ -143,7 +159,9 @@ def deliver(store: Store, workflow: Workflow, channel_types: dict[str, ChannelTy
     """Try every queued or failed outbox item once; record each attempt."""
     report = DeliveryReport()
     channels = channels_of(workflow)
-    for item in store.claim_outbox():
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    dead = [i.key for i in store.outbox(("sending",)) if _claimer_dead(i.claimed_by)]
+    for item in store.claim_outbox(claimer=me, reclaim=dead):
         config = channels.get(item.channel)
         try:
             if config is None:

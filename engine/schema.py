@@ -52,17 +52,44 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Itera
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+MAX_NUMBER = 1e300  # beyond, a number is no amount or count but an attack on float()
+
+
 def _is_number(checker: Any, value: Any) -> bool:
-    # JSON has no NaN or infinity: a deal with `.nan` is refused by both validators.
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and (not isinstance(value, float) or math.isfinite(value)))
+    # JSON has no NaN or infinity, and no number a float cannot hold: refused by both validators.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return -MAX_NUMBER < value < MAX_NUMBER
+
+
+def _is_integer(checker: Any, value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_NUMBER < value < MAX_NUMBER
 
 
 def _explainer(schema: dict) -> Any:
     base = jsonschema.validators.validator_for(schema)
-    types = base.TYPE_CHECKER.redefine("number", _is_number)
+    types = base.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
     cls = jsonschema.validators.extend(base, {"pattern": _pattern}, type_checker=types)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def _bounded_numbers(schema: Any) -> Any:
+    """Every number in a document is bounded (±1e300), so that both validators refuse
+    what float() could not hold, the company's own `fields` included."""
+    if isinstance(schema, dict):
+        kinds = schema.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if ("number" in kinds or "integer" in kinds):
+            schema.setdefault("maximum", MAX_NUMBER)
+            schema.setdefault("minimum", -MAX_NUMBER)
+        for value in schema.values():
+            _bounded_numbers(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _bounded_numbers(value)
+    return schema
 
 
 class SchemaValidator:
@@ -72,7 +99,7 @@ class SchemaValidator:
     has the last word."""
 
     def __init__(self, schema: dict):
-        self.schema = schema
+        self.schema = schema = _bounded_numbers(copy.deepcopy(schema))
         self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
         self._slow: Any = None
 
@@ -89,11 +116,14 @@ class SchemaValidator:
         if self._slow is None:
             self._slow = _explainer(self.schema)
         seen: set[tuple] = set()
-        for error in self._slow.iter_errors(instance):
-            for problem in _explain(error):
-                if problem[:2] not in seen:  # `required` repeats itself once per missing key
-                    seen.add(problem[:2])
-                    yield problem
+        try:
+            for error in self._slow.iter_errors(instance):
+                for problem in _explain(error):
+                    if problem[:2] not in seen:  # `required` repeats itself once per missing key
+                        seen.add(problem[:2])
+                        yield problem
+        except RecursionError:
+            yield ((), "nesting too deep to check", False)
 
     def diagnostics(self, instance: Any, file: str, prefix: tuple = ()) -> list[Diagnostic]:
         out = []

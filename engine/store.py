@@ -90,6 +90,7 @@ class OutboxItem:
     last_error: str | None = None
     created_at: dt.date | None = None
     sent_at: str | None = None
+    claimed_by: str | None = None  # "host:pid" of the run delivering it (status sending)
 
 
 @dataclasses.dataclass
@@ -166,10 +167,12 @@ class Store(Protocol):
         """Drop manifest rows of deal files that are gone, and records of deals no file
         holds any more (their history stays)."""
 
-    def claim_outbox(self, lease_seconds: float = 300.0) -> list[OutboxItem]:
+    def claim_outbox(self, lease_seconds: float = 300.0, claimer: str | None = None,
+                     reclaim: Iterable[str] = ()) -> list[OutboxItem]:
         """Take the queued and failed notifications for delivery by this process (status
-        becomes `sending`); items another process claimed longer ago than the lease (it
-        crashed) are taken again. Oldest first."""
+        becomes `sending`, `claimed_by` the claimer); items another process claimed longer
+        ago than the lease, or whose keys are in `reclaim` (their claimer is known to be
+        dead), are taken again. Oldest first."""
 
     def outbox(self, statuses: tuple[str, ...] = ("queued", "failed")) -> list[OutboxItem]:
         """Notifications in these states, oldest first."""

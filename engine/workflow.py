@@ -237,6 +237,37 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
             _check_expression(metric, "where", dschema, loaded)
 
 
+def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
+    """Templates the workflow names exist, and inline ones (subject, to) parse."""
+    import jinja2
+
+    def exists(element: dict, key: str, name: Any) -> None:
+        if not isinstance(name, str):
+            return
+        try:
+            templates.env.get_template(name)
+        except jinja2.TemplateNotFound:
+            loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'})")
+        except jinja2.TemplateSyntaxError as exc:
+            loaded.error(where(element, key), f"template '{name}' does not parse: line {exc.lineno}: {exc.message}")
+        except Exception as exc:  # unreadable, binary, a name leaving its folder
+            loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
+
+    for rule in merged.get("notifications") or []:
+        exists(rule, "template", rule.get("template"))
+        for key in ("subject", "to"):
+            if isinstance(rule.get(key), str):
+                try:
+                    templates.env.parse(rule[key])
+                except jinja2.TemplateSyntaxError as exc:
+                    loaded.error(where(rule, key), f"`{key}` does not parse as a template: {exc.message}")
+    for stage in merged.get("stages") or []:
+        for job in stage.get("jobs") or []:
+            params = job.get("with") if isinstance(job.get("with"), dict) else {}
+            if job.get("uses") in ("render", "notify") and "template" in params:
+                exists(job, "with", params["template"])
+
+
 def loaded_main(loaded: Loaded) -> str:
     return next(iter(loaded.texts), "?")
 
@@ -344,6 +375,9 @@ def load_workflow(path: str | os.PathLike, registry: Any = None) -> tuple[Workfl
               known_metric_kinds=registry.metric_kind_names() if registry else None,
               channel_schemas={n: c.config_schema for n, c in registry.channel_types().items()} if registry else None,
               action_schemas={n: a.with_schema for n, a in registry.actions().items()} if registry else None)
+        if registry is not None:
+            from .templating import Templates
+            check_templates(merged, loaded, Templates.for_workflow(str(path), registry.template_dirs()))
     locate_all(loaded.diagnostics, loaded.texts)
     diagnostics = sorted(loaded.diagnostics, key=lambda d: d.sort_key())
     if merged is None or has_errors(diagnostics):

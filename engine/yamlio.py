@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -31,6 +32,8 @@ _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 MAX_EXPANDED = 1_000_000  # values in a document with its aliases expanded
+MAX_FILE_BYTES = 5 * 1024 * 1024  # a deal is ~1 KB, a workflow a few; more is a mistake or an attack
+MAX_DEPTH = 200  # nesting of lists and mappings: libyaml recurses in C and would crash far deeper
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -82,11 +85,23 @@ def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.Node) -> str
 Loader.add_constructor(_TIMESTAMP, _construct_timestamp_as_str)
 
 
-def read_text(path: str | os.PathLike) -> str:
-    """The file's text; a missing, unreadable, binary or non-UTF-8 file is a FlowctlError."""
+def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
+    """The file's text; a missing, unreadable, special, oversized, binary or non-UTF-8
+    file is a FlowctlError."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):
+            raise FlowctlError(Diagnostic(name, "not a regular file (a device, pipe or socket)"))
+        if st.st_size > limit:
+            raise FlowctlError(Diagnostic(name, f"too large for a deal or workflow file ({st.st_size:,} bytes; "
+                                                f"the limit is {limit:,})"))
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise FlowctlError(Diagnostic(name, f"too large (over {limit:,} bytes)"))
     except IsADirectoryError:
         raise FlowctlError(Diagnostic(name, "is a folder, not a file"))
     except FileNotFoundError:
@@ -112,6 +127,34 @@ def is_json_file(name: str) -> bool:
 
 def parse(text: str, name: str) -> Any:
     """Parse one YAML or JSON document; syntax errors become a positioned FlowctlError."""
+    _check_depth(text, name)
+    try:
+        return _parse(text, name)
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise FlowctlError(Diagnostic(name, f"a value cannot be read: {exc}"))
+
+
+def _check_depth(text: str, name: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before a parser recurses into it. Counting
+    brackets (str.count, in C) is the cheap first look; indentation the second."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth = 0
+        for i, ch in enumerate(text):
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = text.count("\n", 0, i) + 1
+                    raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)",
+                                                  line=line, column=i - text.rfind("\n", 0, i)))
+            elif ch in "]}" and depth:
+                depth -= 1
+    if len(text) > MAX_DEPTH * 2 * 20:  # block nesting needs long lines of indentation
+        widest = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
+        if widest > MAX_DEPTH * 2:
+            raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {widest} columns)"))
+
+
+def _parse(text: str, name: str) -> Any:
     if is_json_file(name):
         try:
             return json.loads(text, object_pairs_hook=_no_duplicates)
@@ -143,6 +186,12 @@ def parse(text: str, name: str) -> Any:
         raise FlowctlError(Diagnostic(
             name, f"YAML syntax error: {message}" if not isinstance(exc, DuplicateKeyError) else message,
             line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None))
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its position is an offset
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise FlowctlError(Diagnostic(name, f"YAML syntax error: character {char!r} (U+{ord(char[:1] or ' '):04X}) is not allowed here",
+                                      line=line, column=column))
     except yaml.YAMLError as exc:
         raise FlowctlError(Diagnostic(name, f"YAML error: {exc}"))
     except RecursionError:

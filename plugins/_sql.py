@@ -133,7 +133,7 @@ TRANSITIONS = Table("transitions", ("deal_id", "from_stage", "to_stage", "at", "
 EVENTS = Table("events", ("key", "kind", "deal", "stage", "at", "data", "run_id"), ("key",))
 ACTIONS = Table("actions", ("deal_id", "job_id", "action", "ok", "attempts", "at", "output", "error", "run_id"))
 OUTBOX = Table("outbox", ("key", "channel", "recipient", "subject", "body", "payload", "status", "attempts",
-                          "last_error", "created_at", "sent_at", "run_id"), ("key",))
+                          "last_error", "created_at", "sent_at", "run_id", "claimed_by"), ("key",))
 SNAPSHOTS = Table("snapshots", ("deal_id", "stage", "outcome", "amount", "probability", "forecast_category", "owner",
                                 "run_id"), ("run_id", "deal_id"), True)
 RUNS = Table("runs", ("id", "started", "finished", "status", "summary", "now", "workflow", "digest", "argv"))
@@ -165,7 +165,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE outbox (id {id}, key TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, recipient TEXT,"
         " subject TEXT NOT NULL, body TEXT NOT NULL, payload {json} NOT NULL, status TEXT NOT NULL,"
         " attempts INTEGER NOT NULL, last_error TEXT, created_at {date}, sent_at TEXT, run_id {bigint},"
-        " claimed_at TEXT)",
+        " claimed_at TEXT, claimed_by TEXT)",
         "CREATE INDEX outbox_status ON outbox (status)",
         "CREATE TABLE snapshots (run_id {bigint} NOT NULL, deal_id TEXT NOT NULL, stage TEXT NOT NULL,"
         " outcome TEXT NOT NULL, amount {real} NOT NULL, probability {real} NOT NULL,"
@@ -225,12 +225,12 @@ def _action(d: Dialect, row: tuple) -> ActionResult:
 
 def _outbox_row(d: Dialect, run_id: int, o: OutboxItem) -> tuple:
     return (o.key, o.channel, o.recipient, o.subject, o.body, d.json_in(o.payload), o.status, o.attempts,
-            o.last_error, d.date(o.created_at), o.sent_at, run_id)
+            o.last_error, d.date(o.created_at), o.sent_at, run_id, o.claimed_by)
 
 
 def _outbox(d: Dialect, row: tuple) -> OutboxItem:
     return OutboxItem(row[0], row[1], row[2], row[3], row[4], d.unjson(row[5]), row[6], row[7], row[8],
-                      d.undate(row[9]), row[10])
+                      d.undate(row[9]), row[10], row[12] if len(row) > 12 else None)
 
 
 def _run(d: Dialect, row: tuple) -> dict:
@@ -439,19 +439,27 @@ class SQLStore:
                     cur.execute(self.dialect.sql(f"DELETE FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})"),
                                 chunk)
 
-    def claim_outbox(self, lease_seconds: float = 300.0) -> list[OutboxItem]:
+    def claim_outbox(self, lease_seconds: float = 300.0, claimer: str | None = None,
+                     reclaim: Iterable[str] = ()) -> list[OutboxItem]:
         now = dt.datetime.now(dt.timezone.utc)
         stale = (now - dt.timedelta(seconds=lease_seconds)).isoformat(timespec="seconds")
         where = "status IN ('queued', 'failed') OR (status = 'sending' AND claimed_at < ?)"
         with self._failing("claim the outbox of"), self._writing() as cur:
             cur.execute(self.dialect.sql(OUTBOX.select(where, "id")), (stale,))
             items = [_outbox(self.dialect, row) for row in cur.fetchall()]
+            taken = {item.key for item in items}
+            extra = tuple(k for k in reclaim if k not in taken)
+            for i in range(0, len(extra), _CHUNK):  # claims of processes known to be dead
+                chunk = extra[i:i + _CHUNK]
+                cur.execute(self.dialect.sql(OUTBOX.select(f"status = 'sending' AND key IN ({', '.join('?' * len(chunk))})")),
+                            chunk)
+                items += [_outbox(self.dialect, row) for row in cur.fetchall()]
             keys = [item.key for item in items]
             for i in range(0, len(keys), _CHUNK):
                 chunk = tuple(keys[i:i + _CHUNK])
-                cur.execute(self.dialect.sql(f"UPDATE outbox SET status = 'sending', claimed_at = ?"
+                cur.execute(self.dialect.sql(f"UPDATE outbox SET status = 'sending', claimed_at = ?, claimed_by = ?"
                                              f" WHERE key IN ({', '.join('?' * len(chunk))})"),
-                            (now.isoformat(timespec="seconds"), *chunk))
+                            (now.isoformat(timespec="seconds"), claimer, *chunk))
         return items
 
     def outbox(self, statuses: tuple[str, ...] = ("queued", "failed")) -> list[OutboxItem]:

@@ -63,7 +63,7 @@ def done(ctx: Context, deal: str, job: str, workflow_path: str | None, deal_path
     wf = load_workflow_or_fail(ctx, workflow_path)
     if job not in wf.job_by_id:
         raise click.BadParameter(f"no job '{job}' in {workflow_path}{did_you_mean(job, wf.job_by_id)}", param_hint="JOB")
-    file, deal_id = locate_deal(deal, list(deal_paths) or default_deals(workflow_path))
+    file, deal_id = locate_deal(deal, list(deal_paths) or ([] if os.path.isfile(deal) else default_deals(workflow_path)))
     if _edit(record_job_done, file, deal_id, job, at=_date(at), by=by, note=note):
         click.echo(f"{file}: recorded {job} done on {_date(at)}" + (f" by {by}" if by else ""))
     else:
@@ -93,7 +93,7 @@ def approve(ctx: Context, deal: str, gate: str, role: str, by: str | None, workf
     if role != g.approval:
         raise click.BadParameter(f"gate '{gate}' needs an approval by '{g.approval}', not '{role}'", param_hint="--role")
     who = by or os.environ.get("FLOWCTL_USER") or getpass.getuser()
-    file, deal_id = locate_deal(deal, list(deal_paths) or default_deals(workflow_path))
+    file, deal_id = locate_deal(deal, list(deal_paths) or ([] if os.path.isfile(deal) else default_deals(workflow_path)))
     if _edit(record_approval, file, deal_id, gate, role=role, by=who, at=_date(at)):
         click.echo(f"{file}: recorded approval of {gate} by {who} ({role}) on {_date(at)}")
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -59,6 +60,9 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     workflow_path = resolve_workflow_path(workflow_path)
     workflow = load_workflow_or_fail(ctx, workflow_path)
     paths = list(deals) or default_deals(workflow_path)
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:  # a path named on the command line that is not there is a usage error
+        raise FlowctlError([Diagnostic(p, "no such file or folder") for p in missing])
     day = today(now)
     store = open_store(ctx, store_url, workflow_path, must_exist=dry_run)
     try:
@@ -124,6 +128,10 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
         return
     for d in result.diagnostics:
         click.echo(d.format(), err=True)
+    for a in result.actions:
+        if a.get("ok") is False:
+            click.secho(f"error: {a['deal']}: action {a['action']} of job {a['job']} failed after {a['attempts']} "
+                        f"attempt(s): {a['error']}", fg="red", err=True)
     for w in result.warnings:
         warn(w)
     if dry_run:
