@@ -241,17 +241,24 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
     """Templates the workflow names exist, and inline ones (subject, to) parse."""
     import jinja2
 
-    def exists(element: dict, key: str, name: Any) -> None:
+    def exists(element: dict, key: str, name: Any, syntax: bool = True) -> None:
+        """A notification's template must exist and parse (else every message fails);
+        an action's must exist (a broken one fails the action, reported per deal)."""
         if not isinstance(name, str):
             return
         try:
             templates.env.get_template(name)
-        except jinja2.TemplateNotFound:
-            loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'})")
+        except jinja2.TemplateNotFound as exc:
+            if exc.name == name:
+                loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'})")
+            elif syntax:
+                loaded.error(where(element, key), f"template '{name}' includes '{exc.name}', which does not exist")
         except jinja2.TemplateSyntaxError as exc:
-            loaded.error(where(element, key), f"template '{name}' does not parse: line {exc.lineno}: {exc.message}")
+            if syntax:
+                loaded.error(where(element, key), f"template '{name}' does not parse: line {exc.lineno}: {exc.message}")
         except Exception as exc:  # unreadable, binary, a name leaving its folder
-            loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
+            if syntax:
+                loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
 
     for rule in merged.get("notifications") or []:
         exists(rule, "template", rule.get("template"))
@@ -265,7 +272,7 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
         for job in stage.get("jobs") or []:
             params = job.get("with") if isinstance(job.get("with"), dict) else {}
             if job.get("uses") in ("render", "notify") and "template" in params:
-                exists(job, "with", params["template"])
+                exists(job, "with", params["template"], syntax=False)
 
 
 def loaded_main(loaded: Loaded) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 import warnings
@@ -130,8 +131,32 @@ def parse(text: str, name: str) -> Any:
     _check_depth(text, name)
     try:
         return _parse(text, name)
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise FlowctlError(Diagnostic(name, f"a value cannot be read: {exc}"))
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        long = re.search(r"\d{4000,}", text)
+        if long is None:
+            raise FlowctlError(Diagnostic(name, f"a value cannot be read: {exc}"))
+        line, column = _line_col(text, long.start())
+        raise FlowctlError(Diagnostic(name, f"{_key_on_line(text, long.start())}a number of {len(long.group())} digits "
+                                            f"is too long to read{_top_key_before(text, long.start())}",
+                                      line=line, column=column))
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def _key_on_line(text: str, offset: int) -> str:
+    """`amount: ` when the line at offset starts with a key (for messages), else ''."""
+    start = text.rfind("\n", 0, offset) + 1
+    match = re.search(r"[\"']?([\w$-]+)[\"']?\s*:\s*$", text[start:offset])
+    return f"{match.group(1)}: " if match else ""
+
+
+def _top_key_before(text: str, offset: int) -> str:
+    """The top-level key under which offset lies, for messages."""
+    for match in reversed(list(re.finditer(r"^([\w$-]+)\s*:", text[:offset], re.M))):
+        return f" under '{match.group(1)}'"
+    return ""
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -143,15 +168,19 @@ def _check_depth(text: str, name: str) -> None:
             if ch in "[{":
                 depth += 1
                 if depth > MAX_DEPTH:
-                    line = text.count("\n", 0, i) + 1
-                    raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)",
-                                                  line=line, column=i - text.rfind("\n", 0, i)))
+                    line, column = _line_col(text, i)
+                    raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)"
+                                                  f"{_top_key_before(text, i)}", line=line, column=column))
             elif ch in "]}" and depth:
                 depth -= 1
     if len(text) > MAX_DEPTH * 2 * 20:  # block nesting needs long lines of indentation
-        widest = max((len(line) - len(line.lstrip(" -")) for line in text.splitlines()), default=0)
-        if widest > MAX_DEPTH * 2:
-            raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {widest} columns)"))
+        offset = 0
+        for number, line in enumerate(text.split("\n"), 1):
+            indent = len(line) - len(line.lstrip(" -"))
+            if indent > MAX_DEPTH * 2:
+                raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {indent} columns)"
+                                                    f"{_top_key_before(text, offset)}", line=number, column=1))
+            offset += len(line) + 1
 
 
 def _parse(text: str, name: str) -> Any:
@@ -190,7 +219,7 @@ def _parse(text: str, name: str) -> Any:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - text.rfind("\n", 0, exc.position)
         char = chr(exc.character) if isinstance(exc.character, int) else exc.character
-        raise FlowctlError(Diagnostic(name, f"YAML syntax error: character {char!r} (U+{ord(char[:1] or ' '):04X}) is not allowed here",
+        raise FlowctlError(Diagnostic(name, f"YAML syntax error: unacceptable character {char!r} (U+{ord(char[:1] or ' '):04X})",
                                       line=line, column=column))
     except yaml.YAMLError as exc:
         raise FlowctlError(Diagnostic(name, f"YAML error: {exc}"))
