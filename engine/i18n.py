@@ -199,6 +199,7 @@ WORDS: dict[str, dict[str, str]] = {
         "legend_backlog": "Projected backlog",
         "to_next": "{pct} to {stage}",
         "desc_row": "{label}: {value}",
+        "backlog_empty": "No won orders are waiting to be delivered: there is no backlog to project.",
         "def_cycle_one": "days from a won deal's first known stage entry to its win; mean and median over won deals. Lost deals have their own figure: {median} for the one lost deal.",
         "deals_n_one": "{n} deal",
         "open_deals_n_one": "{n} open deal",
@@ -386,6 +387,7 @@ WORDS: dict[str, dict[str, str]] = {
         "legend_backlog": "Cartera proyectada",
         "to_next": "{pct} a {stage}",
         "desc_row": "{label}: {value}",
+        "backlog_empty": "No hay pedidos ganados pendientes de entrega: no hay cartera que proyectar.",
         "def_cycle_one": "días desde la primera entrada conocida en una etapa hasta la victoria; media y mediana de las ganadas. Las perdidas tienen su propia cifra: {median} para la única perdida.",
         "deals_n_one": "{n} oportunidad",
         "open_deals_n_one": "{n} oportunidad abierta",
@@ -573,6 +575,7 @@ WORDS: dict[str, dict[str, str]] = {
         "legend_backlog": "Hochgerechneter Bestand",
         "to_next": "{pct} zu {stage}",
         "desc_row": "{label}: {value}",
+        "backlog_empty": "Keine gewonnenen Aufträge warten auf Lieferung: Es gibt keinen Auftragsbestand hochzurechnen.",
         "def_cycle_one": "Tage vom ersten bekannten Phaseneintritt eines gewonnenen Deals bis zum Gewinn; Mittel und Median über gewonnene Deals. Verlorene Deals haben ihre eigene Zahl: {median} für den einen verlorenen Deal.",
         "deals_n_one": "{n} Deal",
         "open_deals_n_one": "{n} offener Deal",
@@ -768,15 +771,17 @@ def days(value: Any, locale: str | None = None) -> str:
     return t("days_n", locale, n=number(num, locale, 1))
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`|\[\]])")
 
 
 def markdown(value: Any) -> str:
-    """Text safe in a Markdown table cell: special characters escaped, lines joined."""
+    """Text safe in Markdown (and in a table cell): lines joined, `<` and `>` as entities
+    (no raw HTML reaches a renderer), backslashes, backticks, pipes and brackets escaped
+    (no code span, no broken table, no link). Other characters stay as they are."""
     if value is None:
         return ""
     text = " ".join(str(value).split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import datetime as dt
 import heapq
 import math
 import posixpath
-from collections import Counter
 from typing import Any, Iterable
 
 from jinja2 import select_autoescape
@@ -84,7 +83,21 @@ def check_template_name(name: str) -> str:
 
 
 def render(templates: Templates, name: str, context: dict) -> str:
-    return templates.render(check_template_name(name), **context)
+    """Render a report or proposal template. Whatever goes wrong inside a (company's)
+    template is a FlowctlError naming it (exit 2), never a traceback."""
+    name = check_template_name(name)
+    try:
+        return templates.render(name, **context)
+    except FlowctlError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise FlowctlError(Diagnostic(name, f"template {name} is not UTF-8 text (byte {exc.start}: {exc.reason})"))
+    except RecursionError:
+        raise FlowctlError(Diagnostic(name, f"template {name} failed: it calls itself without end"))
+    except MemoryError:
+        raise FlowctlError(Diagnostic(name, f"template {name} failed: it needs too much memory"))
+    except Exception as exc:  # a broken template must not take the command down with a traceback
+        raise FlowctlError(Diagnostic(name, f"template {name} failed: {type(exc).__name__}: {exc}"))
 
 
 # ---------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from ..i18n import LocaleError, check_locale
 from ..report import (DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder, check_template_name,
                       make_templates, proposal_context, render)
 from .analytics import Stream
-from .common import (EXIT_OK, Context, as_of_option, default_deals, default_store_url, handle_errors,
+from .common import (Context, as_of_option, default_deals, default_store_url, handle_errors,
                      load_workflow_or_fail, now_option, pass_context, resolve_workflow_path, store_option, today,
                      warn)
 from .inspect import _facts_from_store, find_deal
@@ -205,7 +204,6 @@ def propose(ctx: Context, deal: str, deals: tuple[str, ...], workflow_path: str 
     text = render(templates, name, proposal_context(item.doc.deal, item.state, wf, loc, day))
     size = _write(output, text)
     click.echo(f"wrote {output} ({_size(size)}): proposal for {item.state.id}, locale {loc}, template {name}")
-    sys.exit(EXIT_OK)
 
 
 COMMANDS = (report, propose)
