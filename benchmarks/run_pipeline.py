@@ -12,7 +12,6 @@ Usage: python benchmarks/run_pipeline.py [N]
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile

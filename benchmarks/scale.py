@@ -9,7 +9,6 @@ PostgreSQL comes from $FLOWCTL_TEST_POSTGRES or scripts/ensure-postgres.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile

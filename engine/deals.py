@@ -10,7 +10,6 @@ from typing import Any, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
-from .durations import parse_date
 from .yamlio import locate_all, parse, read_text
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")

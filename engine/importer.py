@@ -3,6 +3,10 @@
 The map names the CSV column of each deal field, fixes values (stage names, outcomes,
 product spellings), says which dated columns become `history:` entries, and may fill an
 empty field from a lookup table. Rows are streamed: one deal file written per row.
+
+Every CSV cell is data: numbers must be finite and at most MAX_NUMBER, the CSV is read
+strictly (an unclosed quote is an error, not one long field), and the map's `name:`
+template may only name columns and fields, with widths of at most MAX_NAME_WIDTH.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import math
 import os
 import re
 import string
@@ -30,6 +35,9 @@ OUTCOMES = ("open", "won", "lost")
 FIELD_ORDER = ("id", "name", "account", "owner", "product", "amount", "currency", "created", "expected_close",
                "outcome", "closed_at", "stage", "probability", "forecast_category", "history")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NUMBER = 1e15  # larger CSV numbers are refused: no amount or probability is that large
+MAX_NAME_WIDTH = 1000  # width or precision in the map's `name:` template
+_DIGITS = re.compile(r"\d+")
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -148,9 +156,16 @@ def _check_map(doc: Any, path: str, workflow: Any, problems: list[Diagnostic]) -
         try:
             if not isinstance(name, str):
                 raise ValueError("not text")
-            list(string.Formatter().parse(name))
+            for _, field, spec, _ in string.Formatter().parse(name):
+                if field is not None:
+                    _check_name_field(field, spec or "")
         except ValueError as exc:
             problems.append(_err(path, f"name must be a template such as '{{product}} for {{account}}' ({exc})", ("name",)))
+    for key, value in (doc.get("constants") or {}).items() if isinstance(doc.get("constants"), dict) else ():
+        try:
+            _check_number(value)
+        except ValueError as exc:
+            problems.append(_err(path, f"constants.{key}: {exc}", ("constants", key)))
     constants = _mapping(doc, "constants", path, problems)
     if problems:
         return None
@@ -182,16 +197,21 @@ def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> No
             problems.append(_err(m.file, f"lookup.{field}.file: no file '{spec['file']}' beside {csv_path} or the map",
                                  ("lookup", field, "file")))
             continue
-        with open(found, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [k for k in ("key", "value") if spec[k] not in header]
-            for k in missing:
-                problems.append(_err(m.file, f"lookup.{field}.{k}: column '{spec[k]}' is not in {found} "
-                                             f"(its columns: {', '.join(header)})", ("lookup", field, k)))
-            if missing:
-                continue
-            table = {row[spec["key"]]: row[spec["value"]] for row in reader}
+        try:
+            with open(found, newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh, strict=True)
+                header = reader.fieldnames or []
+                missing = [k for k in ("key", "value") if spec[k] not in header]
+                for k in missing:
+                    problems.append(_err(m.file, f"lookup.{field}.{k}: column '{spec[k]}' is not in {found} "
+                                                 f"(its columns: {', '.join(header)})", ("lookup", field, k)))
+                if missing:
+                    continue
+                table = {row[spec["key"]]: row[spec["value"]] for row in reader}
+        except (OSError, csv.Error, UnicodeDecodeError) as exc:
+            problems.append(_err(m.file, f"lookup.{field}.file: cannot read {found}: {getattr(exc, 'strerror', None) or exc}",
+                                 ("lookup", field, "file")))
+            continue
         m.lookups.append(Lookup(field, spec["by"], table))
 
 
@@ -199,13 +219,71 @@ def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> No
 # rows -> deals
 # ---------------------------------------------------------------------------------
 
+def _check_name_field(field: str, spec: str) -> None:
+    """A field of the `name:` template: a column or field name, no attribute or item
+    access, no positional field, a bounded width; ValueError otherwise."""
+    if field == "" or field.isdigit():
+        raise ValueError(f"'{{{field}}}' is positional: name a CSV column or a deal field, as in '{{Name}}'")
+    if "." in field or "[" in field:
+        raise ValueError(f"'{{{field}}}' reads an attribute or an item: name a CSV column or a deal field only")
+    if "{" in spec:
+        raise ValueError(f"'{{{field}:{spec}}}' has a nested field in its format")
+    for digits in _DIGITS.findall(spec):
+        if len(digits) > 6 or int(digits) > MAX_NAME_WIDTH:
+            raise ValueError(f"'{{{field}:{spec[:20]}}}' is too wide (widths and precisions are at most {MAX_NAME_WIDTH})")
+
+
+class _NameFormatter(string.Formatter):
+    """`str.format_map` for the map's `name:`, refusing attribute and item access and
+    huge widths (checked when the map is loaded, and again here)."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        _check_name_field(field_name, "")
+        return self.get_value(field_name, args, kwargs), field_name
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_name_field("x", format_spec)
+        return super().format_field(value, format_spec)
+
+
+_NAMES = _NameFormatter()
+
+
+def _check_number(value: Any) -> None:
+    """A number a deal may hold: finite and at most MAX_NUMBER; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if abs(value) > MAX_NUMBER:
+        raise ValueError(f"{_shown(value)} is too large (at most {MAX_NUMBER:.0e})")
+
+
+def _shown(value: Any) -> str:
+    """A number or cell as a message shows it: never thousands of digits."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) <= 40 else f"'{value[:20]}...' ({len(value)} characters)"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
 def convert(value: str, kind: str) -> Any:
     """A CSV cell as a deal value of `kind`; ValueError with a clear message."""
     if kind == "number" or kind == "integer":
+        text = value.replace(",", "") if kind == "number" else value
+        too_large = f"{_shown(value)} is too large (at most {MAX_NUMBER:.0e})"
         try:
-            number = float(value.replace(",", "")) if kind == "number" else int(value)
+            number = float(text) if kind == "number" else int(text)
         except ValueError:
-            raise ValueError(f"'{value}' is not a number") from None
+            if text.strip().lstrip("+-").isdigit():  # an integer past Python's 4300 digits
+                raise ValueError(too_large) from None
+            raise ValueError(f"{_shown(value)} is not a number") from None
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"{_shown(value)} is not a finite number" if any(w in text.lower() for w in ("inf", "nan"))
+                             else too_large)
+        if abs(number) > MAX_NUMBER:
+            raise ValueError(too_large)
         return int(number) if kind == "number" and number.is_integer() else number
     if kind == "date":
         try:
@@ -261,9 +339,15 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
                 raise ValueError(f"history {stage} (column {column}): {exc}") from None
     if history:
         deal["history"] = sorted(history, key=lambda h: h["at"])
+    for field, value in deal.items():  # values and constants from the map, lookups: numbers stay sane
+        try:
+            _check_number(value)
+        except ValueError as exc:
+            raise ValueError(f"{field}: {exc}") from None
     if m.name:
-        names = _Blank({**{k: (v or "").strip() for k, v in row.items()}, **{k: str(v) for k, v in deal.items()}})
-        deal.setdefault("name", m.name.format_map(names).strip(" -:,;/"))
+        names = _Blank({**{k: (v or "").strip() for k, v in row.items() if isinstance(k, str)},
+                        **{k: str(v) for k, v in deal.items()}})
+        deal.setdefault("name", _NAMES.vformat(m.name, (), names).strip(" -:,;/"))
     if not deal.get("id"):
         raise ValueError(f"no id (column {m.columns['id']} is empty)")
     deal["id"] = str(deal["id"])
@@ -303,19 +387,26 @@ def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
     except OSError as exc:
         raise FlowctlError(Diagnostic(csv_path, f"cannot read: {exc.strerror or exc}"))
     with fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)  # strict: an unclosed quote is an error, not a long field
+        start = 1  # the line the next record starts on
         try:
             header = reader.fieldnames or []
+            start = reader.line_num + 1
             for row in reader:
                 yield reader.line_num, row, header
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise FlowctlError(Diagnostic(csv_path, f"not a readable CSV: {exc}", line=reader.line_num or None))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            hint = " (a quote opened in this record is never closed)" if "unexpected end of data" in str(exc) else ""
+            raise FlowctlError(Diagnostic(csv_path, f"bad CSV: {exc}{hint}", line=start, column=1)) from None
+        except UnicodeDecodeError as exc:  # decoded ahead, in blocks: the line is not known exactly
+            raise FlowctlError(Diagnostic(csv_path, f"not a readable CSV: not utf-8 text after line {reader.line_num} "
+                                                    f"({exc.reason}: byte 0x{exc.object[exc.start]:02x})")) from None
 
 
 def _header(csv_path: str) -> list[str]:
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            return next(csv.reader(fh), [])
+            return next(csv.reader(fh, strict=True), [])
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FlowctlError(Diagnostic(csv_path, f"cannot read the CSV header: {exc}"))
 
@@ -337,9 +428,12 @@ def check_columns(m: ImportMap, csv_path: str) -> None:
 
 def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False,
                progress: Callable[[Iterator, int], Any] | None = None) -> ImportResult:
-    """Write one deal file per row into out_dir. A first streamed pass checks ids (no
-    duplicates, no file overwritten without `force`) so nothing is written on refusal.
-    `progress(rows, count)` may wrap the writing pass (a context manager giving the rows)."""
+    """Write one deal file per row into out_dir. A first streamed pass reads the whole CSV
+    (strictly: a malformed CSV is refused there) and checks ids (no duplicates, no file
+    overwritten without `force`), so nothing is written on refusal. If the writing pass
+    still fails (a full disk, the CSV changed meanwhile), the error says which files were
+    written. `progress(rows, count)` may wrap the writing pass (a context manager giving
+    the rows)."""
     check_columns(m, csv_path)
     id_column = m.columns["id"]
     seen: dict[str, int] = {}
@@ -360,18 +454,37 @@ def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False,
     os.makedirs(out_dir, exist_ok=True)
     result = ImportResult()
     source = os.path.basename(csv_path)
-    with (progress(_rows(csv_path), len(seen)) if progress else contextlib.nullcontext(_rows(csv_path))) as rows:
-        for line, row, _ in rows:
-            try:
-                deal = row_to_deal(m, row)
-            except ValueError as exc:
-                result.skipped += 1
-                result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
-                continue
-            target = os.path.join(out_dir, file_name(deal["id"]))
-            tmp = target + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(dump(deal, source, line))
-            os.replace(tmp, target)
-            result.written += 1
+    written: list[str] = []
+    tmp = target = None
+    try:
+        with (progress(_rows(csv_path), len(seen)) if progress else contextlib.nullcontext(_rows(csv_path))) as rows:
+            for line, row, _ in rows:
+                try:
+                    deal = row_to_deal(m, row)
+                except ValueError as exc:
+                    result.skipped += 1
+                    result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
+                    continue
+                target = os.path.join(out_dir, file_name(deal["id"]))
+                tmp = target + ".tmp"
+                with open(tmp, "w", encoding="utf-8") as fh:
+                    fh.write(dump(deal, source, line))
+                os.replace(tmp, target)
+                tmp = None
+                written.append(target)
+                result.written += 1
+    except (FlowctlError, OSError) as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        problems = (exc.diagnostics if isinstance(exc, FlowctlError)
+                    else [Diagnostic(target or out_dir, f"cannot write: {exc.strerror or exc}")])
+        done = (f"{len(written)} deal file(s) were written before it stopped: {_span(written)}; "
+                "fix the problem and import again with --force") if written else "no deal file was written"
+        raise FlowctlError([*problems, Diagnostic(out_dir, f"the import stopped part way: {done}")]) from None
     return result
+
+
+def _span(paths: list[str]) -> str:
+    names = [os.path.basename(p) for p in paths]
+    return ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])}, ... {names[-1]}"

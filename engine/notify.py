@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import os
 import socket
-from typing import Any, Iterable
 
 from .diagnostics import FlowctlError
 from .expressions import ENV

@@ -19,8 +19,6 @@ import math
 import posixpath
 from typing import Any, Iterable
 
-from jinja2 import select_autoescape
-from jinja2.sandbox import SecurityError
 
 from . import i18n
 from .backlog import BacklogAcc, backlog_report
@@ -51,23 +49,10 @@ RATE_KINDS = {"win_rate", "conversion", "backlog_ratio"}
 # templates: the sandbox, the i18n filters, safe names
 # ---------------------------------------------------------------------------------
 
-_AUTOESCAPE = select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "html.j2", "htm.j2", "xml.j2",
-                                                    "svg.j2"), default_for_string=False)
-
-
-def _refuse_unsafe(obj: Any, attribute: str) -> Any:
-    raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
-
-
 def make_templates(workflow_path: str | None, plugins: Any) -> Templates:
-    """The templates of a workflow (its own folder first, then plugins', then the
-    built-ins) with the report filters, HTML escaping for `*.html.j2`, and unsafe
-    attributes (`''.__class__`) failing instead of rendering as nothing."""
-    templates = Templates.for_workflow(workflow_path, plugins.template_dirs() if plugins is not None else [])
-    templates.env.autoescape = _AUTOESCAPE
-    templates.env.unsafe_undefined = _refuse_unsafe
-    i18n.install(templates.env)
-    return templates
+    """The templates of a workflow: its own folder first, then plugins', then the
+    built-ins (the filters, escaping and sandbox are Templates' own)."""
+    return Templates.for_workflow(workflow_path, plugins.template_dirs() if plugins is not None else [])
 
 
 def check_template_name(name: str) -> str:

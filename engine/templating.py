@@ -3,10 +3,18 @@
 Folders are searched in order: the company's `templates/` beside its workflow, then
 plugins' folders (the built-in templates are a plugin too). Template names cannot
 leave their folder; deal values are passed as data and HTML-escaped in .html templates.
+
+Each operation is bounded by the sandbox (`expressions.SafeEnvironment`); a whole
+rendering is bounded too: in time (`FLOWCTL_TEMPLATE_SECONDS`, default 3 s, enforced
+with SIGALRM when rendering in the main thread) and in output (MAX_OUTPUT characters).
+Whatever goes wrong in a template is a FlowctlError naming it, never a traceback.
 """
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -14,7 +22,132 @@ import jinja2
 from jinja2 import select_autoescape
 
 from .diagnostics import Diagnostic, FlowctlError
-from .expressions import SafeEnvironment
+from .expressions import MAX_OUTPUT, SafeEnvironment
+
+DEFAULT_SECONDS = 3.0  # under the 5 s a whole command may take, process start included
+
+
+class TemplateTimeout(Exception):
+    """A rendering ran past its time budget."""
+
+
+class TemplateOutputTooLarge(Exception):
+    """A rendering produced more than MAX_OUTPUT characters."""
+
+
+def template_seconds() -> float:
+    """The time budget of one rendering: FLOWCTL_TEMPLATE_SECONDS (0 turns it off)."""
+    try:
+        return float(os.environ.get("FLOWCTL_TEMPLATE_SECONDS", DEFAULT_SECONDS))
+    except ValueError:
+        return DEFAULT_SECONDS
+
+
+class time_budget:  # noqa: N801 (used as a function: `with time_budget(3): ...`)
+    """Raise TemplateTimeout in the body once `seconds` have passed (SIGALRM; main thread
+    only, elsewhere no limit). A nested budget is covered by the outer one. The previous
+    SIGALRM handler and timer are restored afterwards.
+
+    The alarm fires again every 0.1 s after the first time (in case template code
+    swallowed the exception), so the timer must be disarmed whatever happens: the
+    handler never raises in __enter__ or __exit__, and __exit__ runs whenever the body
+    was entered."""
+
+    _running: "time_budget | None" = None
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self) -> "time_budget":
+        if (self.seconds <= 0 or time_budget._running is not None
+                or threading.current_thread() is not threading.main_thread()
+                or not hasattr(signal, "setitimer") or signal.getsignal(signal.SIGALRM) is None):
+            return self
+        self.started = time.monotonic()
+        self.previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+        self.previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.1)
+        time_budget._running = self
+        self.armed = True
+        return self
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        if self.armed and (frame is None or frame.f_code not in _QUIET):
+            raise TemplateTimeout(f"took more than {self.seconds:g} s (FLOWCTL_TEMPLATE_SECONDS)")
+
+    def __exit__(self, *exc: Any) -> None:
+        if time_budget._running is not self:
+            return
+        self.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self.previous_handler)
+        time_budget._running = None
+        delay, interval = self.previous_timer
+        if delay > 0:  # someone else's timer was running: let it go on
+            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - self.started), 0.001), interval)
+
+
+_QUIET = (time_budget.__enter__.__code__, time_budget.__exit__.__code__)
+
+
+def _bounded_text(template: jinja2.Template, context: dict) -> str:
+    """Render chunk by chunk, stopping once the text passes MAX_OUTPUT characters."""
+    parts = []
+    size = 0
+    for chunk in template.generate(**context):
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise TemplateOutputTooLarge(f"the text passed {MAX_OUTPUT:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _short(filename: str, folders: list[str]) -> str:
+    for folder in folders:
+        if filename.startswith(folder.rstrip(os.sep) + os.sep):
+            return filename[len(folder.rstrip(os.sep)) + 1:]
+    return filename
+
+
+def _where(exc: BaseException, top: str | None) -> tuple[int | None, str | None, int | None]:
+    """(line in the top template, other template, line in it) of the deepest template
+    frame of the exception's traceback, as far as it can be told."""
+    line = other = other_line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None:  # a frame of compiled template code: map its line
+            filename, lineno = template.filename, template.get_corresponding_lineno(tb.tb_lineno)
+        elif "__jinja_exception__" in frame.f_globals:  # a frame Jinja2 rewrote: already the template's line
+            filename, lineno = frame.f_code.co_filename, tb.tb_lineno
+        else:
+            tb = tb.tb_next
+            continue
+        if filename == top:
+            line, other, other_line = lineno, None, None
+        else:
+            other, other_line = filename, lineno
+        tb = tb.tb_next
+    return line, other, other_line
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"UnicodeDecodeError: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+    if isinstance(exc, RecursionError):
+        return f"RecursionError: {exc} (a macro, loop or include that calls itself?)"
+    text = str(exc) or {MemoryError: "out of memory"}.get(type(exc), "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _leaves_folder(name: str) -> bool:
+    return name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name[:3]
+
+
+# `proposal.html.j2` is HTML: select_autoescape looks at the name's ending, `.j2` included.
+AUTOESCAPE = select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", "html.j2", "htm.j2", "xml.j2", "svg.j2"),
+                               default_for_string=False)
 
 
 class Templates:
@@ -22,10 +155,12 @@ class Templates:
         self.folders = [str(f) for f in folders if Path(f).is_dir()]
         self.env = SafeEnvironment(
             loader=jinja2.FileSystemLoader(self.folders),
-            autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg"), default_for_string=False),
+            autoescape=AUTOESCAPE,
             undefined=jinja2.ChainableUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         )
+        from . import i18n
+        i18n.install(self.env)  # money, dates and numbers for the locale, in every template
 
     @classmethod
     def for_workflow(cls, workflow_path: str | None, plugin_dirs: Iterable[Path]) -> "Templates":
@@ -38,20 +173,43 @@ class Templates:
     def add_filters(self, **filters: Any) -> None:
         self.env.filters.update(filters)
 
+    def _not_found(self, exc: jinja2.TemplateNotFound, name: str, template: jinja2.Template | None) -> FlowctlError:
+        missing = [str(n) for n in getattr(exc, "templates", None) or [exc.name]]
+        names = " or ".join(f"'{n}'" for n in missing)
+        message = f"no template named {names} in {', '.join(self.folders) or 'any folder'}"
+        if missing != [name]:  # an include, import or extends in the template names it
+            message = f"template {name} failed: {message}"
+        if any(_leaves_folder(n) for n in missing):
+            message += " (template names cannot leave their folder: no '..', no absolute path)"
+        line = _where(exc, template.filename)[0] if template is not None else None
+        return FlowctlError(Diagnostic(name, message, line=line, column=1 if line else None))
+
     def render(self, name: str, **context: Any) -> str:
         """Render a template by name; a missing or broken template is a FlowctlError."""
+        template = None
         try:
-            return self.env.get_template(name).render(**context)
-        except jinja2.TemplateNotFound:
-            raise FlowctlError(Diagnostic(name, f"no template named '{name}' in {', '.join(self.folders) or 'any folder'}"))
+            with time_budget(template_seconds()):
+                template = self.env.get_template(name)
+                return _bounded_text(template, context)
+        except jinja2.TemplateNotFound as exc:
+            raise self._not_found(exc, name, template) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise FlowctlError(Diagnostic(exc.filename or name, f"template syntax error: {exc.message}", line=exc.lineno, column=1))
-        except (jinja2.TemplateError, jinja2.sandbox.SecurityError) as exc:
-            raise FlowctlError(Diagnostic(name, f"template failed: {type(exc).__name__}: {exc}"))
+            raise FlowctlError(Diagnostic(exc.filename or exc.name or name, f"template syntax error: {exc.message}",
+                                          line=exc.lineno, column=1)) from None
+        except Exception as exc:  # every failure of a template is the template's: never a traceback
+            line, other, other_line = _where(exc, template.filename if template is not None else None)
+            where = f" (in {_short(other, self.folders)}, line {other_line})" if other else ""
+            raise FlowctlError(Diagnostic(name, f"template {name} failed: {_describe(exc)}{where}",
+                                          line=line, column=1 if line else None)) from None
 
     def render_string(self, source: str, **context: Any) -> str:
         """Render a short template written in the workflow (a subject, a recipient)."""
+        shown = source if len(source) <= 80 else source[:77] + "..."
         try:
-            return self.env.from_string(source).render(**context)
-        except (jinja2.TemplateError, jinja2.sandbox.SecurityError) as exc:
-            raise FlowctlError(Diagnostic("workflow", f"template {source!r} failed: {type(exc).__name__}: {exc}"))
+            with time_budget(template_seconds()):
+                return _bounded_text(self.env.from_string(source), context)
+        except jinja2.TemplateNotFound as exc:
+            missing = " or ".join(f"'{n}'" for n in (getattr(exc, "templates", None) or [exc.name]))
+            raise FlowctlError(Diagnostic("workflow", f"template {shown!r} failed: no template named {missing}")) from None
+        except Exception as exc:  # TemplateError, SecurityError, and whatever else: never a traceback
+            raise FlowctlError(Diagnostic("workflow", f"template {shown!r} failed: {_describe(exc)}")) from None

@@ -256,9 +256,8 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
         except jinja2.TemplateSyntaxError as exc:
             if syntax:
                 loaded.error(where(element, key), f"template '{name}' does not parse: line {exc.lineno}: {exc.message}")
-        except Exception as exc:  # unreadable, binary, a name leaving its folder
-            if syntax:
-                loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
+        except Exception as exc:  # unreadable, binary, a name leaving its folder: bad input either way
+            loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
 
     for rule in merged.get("notifications") or []:
         exists(rule, "template", rule.get("template"))
@@ -291,6 +290,9 @@ def _check_expression(element: dict, key: str, dschema: dict, loaded: Loaded, ex
     except expressions.ExpressionError as exc:
         loaded.error(where(element, key), str(exc))
         return
+    internal = expressions.internals_used(expr)
+    if internal:
+        loaded.error(where(element, key), internal)
     unknown = sorted(expressions.names_used(expr) - set(expressions.NAMES) - set(extra_names))
     if unknown:
         loaded.error(where(element, key), f"unknown name '{unknown[0]}': expressions can use {', '.join(expressions.NAMES + extra_names)}")

@@ -12,7 +12,6 @@ import re
 import stat
 import sys
 import warnings
-from pathlib import Path
 from typing import Any, Sequence
 
 import yaml

@@ -27,13 +27,7 @@ def main(ctx: click.Context, extra_plugins: tuple[str, ...]) -> None:
 def _register() -> None:
     import importlib
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # a command module not written yet
-            raise
-        for command in getattr(module, "COMMANDS", ()):
+        for command in importlib.import_module(f"{__name__}.{name}").COMMANDS:
             main.add_command(command)
 
 

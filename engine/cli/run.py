@@ -14,9 +14,8 @@ from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
 from ..parallel import run_parallel
 from ..runner import Runner
-from ..store import mask_url
 from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, format_option, handle_errors,
-                     load_workflow_or_fail, now_option, open_store, pass_context, progress,
+                     load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
 
 PLAN_VERSION = 1
