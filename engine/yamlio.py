@@ -99,7 +99,9 @@ def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
             raise FlowctlError(Diagnostic(name, f"too large for a deal or workflow file ({st.st_size:,} bytes; "
                                                 f"the limit is {limit:,})"))
         with open(path, "rb") as f:
-            data = f.read(limit + 1)
+            data = f.read(st.st_size + 1)  # sized by the stat: a buffer of `limit` bytes each time costs
+            if len(data) > st.st_size:  # it grew meanwhile
+                data += f.read(limit + 1 - len(data))
         if len(data) > limit:
             raise FlowctlError(Diagnostic(name, f"too large (over {limit:,} bytes)"))
     except IsADirectoryError:
