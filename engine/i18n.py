@@ -21,6 +21,8 @@ from babel.dates import format_date, format_skeleton
 from babel.numbers import (format_compact_currency, format_compact_decimal, format_currency, format_decimal,
                            format_percent)
 
+from .durations import parse_date
+
 LANGUAGES = ("en", "es", "de")
 DASH = "—"
 
@@ -724,17 +726,7 @@ def _percent_pattern(locale: str, digits: int) -> str:
     return re.sub(r"0(?!.*0)", "0." + "0" * digits, pattern, count=1)
 
 
-def to_date(value: Any) -> dt.date | None:
-    if value is None or value is True or value is False:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+to_date = parse_date  # one reading of a deal file's dates, the engine's
 
 
 def date(value: Any, locale: str | None = None, fmt: str = "medium", days: int = 0) -> str:

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 
 from flowctl.hookspecs import hookimpl
+from flowctl.plugins._tls import tls_context
 from flowctl.hooktypes import ChannelType, DeliveryError, Message
 
 DEFAULT_TIMEOUT = 10.0
@@ -120,7 +121,7 @@ def send(config: dict, message: Message) -> None:
         email = build_email(message, sender, to)
     except (ValueError, TypeError) as exc:
         raise DeliveryError(f"cannot build the e-mail: {exc}") from exc
-    context = _tls_context(config) if mode != "plain" else None
+    context = tls_context(config) if mode != "plain" else None
     try:
         refused = _deliver(host, port, mode, timeout, context, user, password, email,
                            parseaddr(sender)[1], recipients)
@@ -152,19 +153,6 @@ def _deliver(host: str, port: int, mode: str, timeout: float, context: ssl.SSLCo
     finally:
         # Not `with smtp:` -- its QUIT would wait a second timeout on a hung server.
         smtp.close()
-
-
-def _tls_context(config: dict) -> ssl.SSLContext:
-    if config.get("tls_verify", True) is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    cafile = config.get("cafile")
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except OSError as exc:
-        raise DeliveryError(f"cannot load cafile {cafile}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _reason(exc: BaseException, where: str, timeout: float) -> str:

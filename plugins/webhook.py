@@ -17,6 +17,7 @@ import urllib.request
 
 from flowctl import __version__
 from flowctl.hookspecs import hookimpl
+from flowctl.plugins._tls import tls_context
 from flowctl.hooktypes import ChannelType, DeliveryError, Message
 
 DEFAULT_TIMEOUT = 10.0
@@ -105,7 +106,7 @@ def send(config: dict, message: Message) -> None:
     request = urllib.request.Request(url, data=body, method="POST")
     for name, value in headers.items():
         request.add_header(name, value)
-    opener = urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=_tls_context(config)))
+    opener = urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=tls_context(config)))
     where = f"{parts.scheme}://{parts.netloc}"
     try:
         # A 2xx status is delivery: the response body is not read, so a slow body cannot fail it.
@@ -144,19 +145,6 @@ def _excerpt(exc: urllib.error.HTTPError) -> str:
         return ""
     text = " ".join(text.split())
     return f": {text[:200]}" if text else ""
-
-
-def _tls_context(config: dict) -> ssl.SSLContext:
-    if config.get("tls_verify", True) is False:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    cafile = config.get("cafile")
-    try:
-        return ssl.create_default_context(cafile=cafile)
-    except OSError as exc:
-        raise DeliveryError(f"cannot load cafile {cafile}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _secret(config: dict, key: str) -> str | None:

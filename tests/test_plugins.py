@@ -22,6 +22,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from typing import Iterator
 
 import flowctl
 from flowctl import hookspecs
@@ -113,7 +114,7 @@ def example_version() -> str:
 def _chat_installed_from_example() -> bool:
     for dist in importlib.metadata.distributions(name="flowctl-chat"):
         origin = json.loads(dist.read_text("direct_url.json") or "{}")  # only an installed one has it
-        if (origin.get("url") == EXAMPLE.as_uri() and dist.version == example_version()
+        if (origin.get("url", "").rstrip("/") == EXAMPLE.as_uri() and dist.version == example_version()
                 and any(ep.group == "flowctl" and ep.name == "chat" for ep in dist.entry_points)):
             return True
     return False
@@ -128,23 +129,31 @@ def _can_build_without_isolation() -> bool:
 
 
 @pytest.fixture(scope="session")
-def chat_plugin() -> Path:
-    """examples/flowctl-chat, pip-installed (editable) into this interpreter, once."""
-    if not _chat_installed_from_example():
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                   "--no-deps", "-e", str(EXAMPLE)]
-        if _can_build_without_isolation():
-            command.insert(-2, "--no-build-isolation")  # fast, and offline
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            pytest.fail(f"cannot install {EXAMPLE}:\n{done.stdout}\n{done.stderr}")
-        shutil.rmtree(EXAMPLE / "flowctl_chat.egg-info", ignore_errors=True)  # the build's by-product
-        importlib.invalidate_caches()
-        assert _chat_installed_from_example()
-    if importlib.util.find_spec("flowctl_chat") is None:
-        # Installed after this interpreter started: its .pth is read at start-up only.
-        sys.path.append(str(EXAMPLE))
-    return EXAMPLE
+def chat_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """examples/flowctl-chat, pip-installed for real (not editable) into a folder of its
+    own, put on PYTHONPATH for this session: the machine's Python is left as it was, so
+    no dangling entry point outlives the test run (and its clone)."""
+    site = tmp_path_factory.mktemp("chat-site")
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               "--no-deps", "--target", str(site), str(EXAMPLE)]
+    if _can_build_without_isolation():
+        command.insert(-1, "--no-build-isolation")  # fast, and offline
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        pytest.fail(f"cannot install {EXAMPLE}:\n{done.stdout}\n{done.stderr}")
+    for junk in ("build", "flowctl_chat.egg-info"):  # the build's by-products
+        shutil.rmtree(EXAMPLE / junk, ignore_errors=True)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(site)] + ([old] if old else []))
+    sys.path.append(str(site))
+    importlib.invalidate_caches()
+    assert _chat_installed_from_example()
+    yield EXAMPLE
+    sys.path.remove(str(site))
+    if old is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = old
 
 
 # --------------------------------------------------------------------------- listing

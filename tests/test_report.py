@@ -123,7 +123,7 @@ def test_charts_are_inline_svg_with_accessible_titles_axes_and_legends(demo_html
 
 def test_report_figures_agree_with_flowctl_metrics_and_forecast(demo, demo_html):
     metrics = invoke("metrics", "-w", demo / "workflow.yaml", "--now", NOW, "--format", "json")
-    by_id = {m["id"]: m for m in json.loads(metrics.output)["metrics"]}
+    by_id = {m["id"]: m for m in json.loads(metrics.stdout)["metrics"]}
     ctx = context_of(demo)
     assert ctx["win_rate"]["value"] == by_id["win_rate"]["value"] == 0.5
     assert ctx["outcomes"]["won"]["amount"] == by_id["won_amount"]["value"]
@@ -137,7 +137,7 @@ def test_report_figures_agree_with_flowctl_metrics_and_forecast(demo, demo_html)
             assert s["median_days"] == by_id["time_in_stage"]["value"][s["id"]]["median"]
     forecast = invoke("forecast", "-w", demo / "workflow.yaml", "--now", NOW, "--format", "json")
     weighted = next(t for t in ctx["forecast"]["totals"] if t["name"] == "weighted")
-    assert weighted["expected"] == json.loads(forecast.output)["expected"]
+    assert weighted["expected"] == json.loads(forecast.stdout)["expected"]
     text = text_of(demo_html)
     assert "€1,089,000" in text  # open pipeline by stage, total
     assert "€517,400" in text  # weighted pipeline
