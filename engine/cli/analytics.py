@@ -21,14 +21,10 @@ from ..forecasting import ForecastFailed, backtest, run_method, slim_for_forecas
 from ..hooktypes import ForecastInput
 from ..metrics import compute_metrics
 from ..pipeline import evaluate_all
+from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, default_store_url, echo_json,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
                      resolve_workflow_path, store_option, today, warn)
-
-
-def _workflow_option(fn: Any) -> Any:
-    return click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
-                        help="Workflow file (default: workflow.yaml here).")(fn)
 
 
 def _deals_argument(fn: Any) -> Any:
@@ -82,7 +78,7 @@ class Stream:
 
 @click.command()
 @_deals_argument
-@_workflow_option
+@workflow_option
 @now_option
 @as_of_option
 @format_option
@@ -222,7 +218,7 @@ def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
 
 @click.command()
 @_deals_argument
-@_workflow_option
+@workflow_option
 @click.option("--method", "-m", default=None, metavar="NAME",
               help="weighted (default), historical, montecarlo, or one from a plugin.")
 @click.option("--horizon", default="90d", show_default=True, help="Revenue closed within this (90d, 12w).")
@@ -339,7 +335,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
 
 @click.command()
 @_deals_argument
-@_workflow_option
+@workflow_option
 @click.option("--capacity", callback=_rate, metavar="N/week", help="What can be delivered per week (amount, or orders with --unit orders).")
 @click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True, help="Weeks to project.")
 @click.option("--intake-weeks", type=click.IntRange(1, 520), default=8, show_default=True,

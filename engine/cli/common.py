@@ -47,10 +47,9 @@ def format_option(fn: Callable) -> Callable:
                         show_default=True, help="Output format; JSON is documented and stable.")(fn)
 
 
-def workflow_option(required: bool = False) -> Callable:
+def workflow_option(fn: Callable) -> Callable:
     return click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
-                        default=None if required else None,
-                        help=f"Workflow file (default: {DEFAULT_WORKFLOW} in the current folder).")
+                        help=f"Workflow file (default: {DEFAULT_WORKFLOW} here).")(fn)
 
 
 def now_option(fn: Callable) -> Callable:

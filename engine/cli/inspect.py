@@ -13,6 +13,7 @@ from ..evaluate import DealState, Facts
 from ..events import conditions
 from ..pipeline import evaluate_all
 from ..summary import state_summary
+from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
                      resolve_workflow_path, store_option, today)
@@ -39,7 +40,7 @@ def money(value: float) -> str:
 
 @click.command()
 @click.argument("deals", nargs=-1, type=click.Path())
-@click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False), help="Workflow file.")
+@workflow_option
 @now_option
 @as_of_option
 @store_option
@@ -148,7 +149,7 @@ def find_deal(cw: CompiledWorkflow, deal: str, paths: list[str], day: dt.date, f
 @click.command()
 @click.argument("deal")
 @click.argument("deals", nargs=-1, type=click.Path())
-@click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False), help="Workflow file.")
+@workflow_option
 @now_option
 @as_of_option
 @store_option

@@ -21,15 +21,11 @@ from ..i18n import LocaleError, check_locale
 from ..report import (DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder, check_template_name,
                       make_templates, proposal_context, render)
 from .analytics import Stream
+from .common import workflow_option
 from .common import (Context, as_of_option, default_deals, default_store_url, handle_errors,
                      load_workflow_or_fail, now_option, pass_context, resolve_workflow_path, store_option, today,
                      warn)
 from .inspect import _facts_from_store, find_deal
-
-
-def _workflow_option(fn: Any) -> Any:
-    return click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
-                        help="Workflow file (default: workflow.yaml here).")(fn)
 
 
 def _output_option(what: str) -> Any:
@@ -114,7 +110,7 @@ def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
 
 @click.command()
 @click.argument("deals", nargs=-1, type=click.Path())
-@_workflow_option
+@workflow_option
 @_output_option("report")
 @_locale_option
 @click.option("--top", type=click.IntRange(1, 1000), default=DEFAULT_TOP, show_default=True,
@@ -174,7 +170,7 @@ def report(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outp
 @click.command()
 @click.argument("deal")
 @click.argument("deals", nargs=-1, type=click.Path())
-@_workflow_option
+@workflow_option
 @_output_option("proposal")
 @_locale_option
 @_template_option
