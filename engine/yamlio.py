@@ -31,6 +31,8 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _BOOL = "tag:yaml.org,2002:bool"
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 MAX_EXPANDED = 1_000_000  # values in a document with its aliases expanded
 MAX_FILE_BYTES = 5 * 1024 * 1024  # a deal is ~1 KB, a workflow a few; more is a mistake or an attack
 MAX_DEPTH = 200  # nesting of lists and mappings: libyaml recurses in C and would crash far deeper
@@ -47,6 +49,18 @@ class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
+
+    if not _BaseLoader.yaml_path_resolvers and None not in yaml_implicit_resolvers:
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            """BaseResolver.resolve without what safe loading never has (path and
+            wildcard resolvers): libyaml calls it for every value of every file."""
+            if kind is yaml.ScalarNode:
+                if implicit[0]:
+                    for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                        if regexp.match(value):
+                            return tag
+                return _STR
+            return _MAP if kind is yaml.MappingNode else _SEQ
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         if not isinstance(node, yaml.MappingNode):
@@ -207,6 +221,11 @@ def _parse(text: str, name: str) -> Any:
                 line=extra.start_mark.line + 1, column=extra.start_mark.column + 1))
         if "*" in text:  # aliases are rare in deal files: walk only when one may be there
             _check_aliases(node, name)
+        else:
+            try:
+                return _build(loader, node)
+            except _Unusual:
+                pass
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -228,6 +247,44 @@ def _parse(text: str, name: str) -> Any:
         raise FlowctlError(Diagnostic(name, "nesting too deep"))
     finally:
         loader.dispose()
+
+
+class _Unusual(Exception):
+    """The document needs PyYAML's whole constructor: a merge key, a repeated or
+    unhashable key, a tagged collection."""
+
+
+_SCALAR_NODE, _MAPPING_NODE, _SEQUENCE_NODE = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+
+def _build(loader: Loader, node: yaml.Node) -> Any:
+    """What `loader.construct_document(node)` returns, for a document without aliases
+    (each node then holds one value): plain strings, nearly every value in a deal, are
+    taken straight from their nodes instead of through PyYAML's per-node dispatch."""
+    cls = node.__class__
+    if cls is _SCALAR_NODE:
+        if node.tag == _STR:
+            return node.value
+        return loader.construct_object(node)  # numbers, booleans, null, explicit tags
+    if cls is _MAPPING_NODE and node.tag == _MAP:
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _SCALAR_NODE:
+                raise _Unusual
+            tag = key_node.tag
+            if tag == _STR or (tag == _BOOL and not key_node.style):  # a plain `on:` key means "on"
+                key = key_node.value
+            elif tag == _MERGE:
+                raise _Unusual
+            else:
+                key = loader.construct_object(key_node)
+            if key in out:
+                raise _Unusual  # the whole constructor says where, as a DuplicateKeyError
+            out[key] = _build(loader, value_node)
+        return out
+    if cls is _SEQUENCE_NODE and node.tag == _SEQ:
+        return [_build(loader, child) for child in node.value]
+    raise _Unusual
 
 
 class _Duplicate(ValueError):
