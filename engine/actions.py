@@ -18,8 +18,11 @@ def due_actions(state: DealState, workflow) -> list[Job]:
     """Automated jobs of the stage the deal stands in that are not done yet."""
     if state.outcome == "lost":
         return []
+    automated = [job for job in workflow.stage_by_id[state.stage].jobs if job.uses]
+    if not automated:  # most stages: no need to look at the deal's jobs
+        return []
     pending = {j.id for j in state.jobs if j.stage == state.stage and j.status in ("pending", "overdue")}
-    return [job for job in workflow.stage_by_id[state.stage].jobs if job.uses and job.id in pending]
+    return [job for job in automated if job.id in pending]
 
 
 def run_action(action: Action | None, job: Job, context: ActionContext, now: dt.date,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$")
@@ -18,13 +19,20 @@ def parse_duration(text: str) -> dt.timedelta:
 
 def parse_date(value: object) -> dt.date | None:
     """An ISO date (or date-time, whose date is taken) from a deal file; None if absent."""
+    if value.__class__ is str:
+        return _iso_date(value)
     if value is None or value is True or value is False:
         return None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    return _iso_date(str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # deals share a few hundred distinct days; dates are immutable
+def _iso_date(text: str) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(value)[:10])
+        return dt.date.fromisoformat(text[:10])
     except ValueError:
         return None

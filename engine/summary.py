@@ -44,11 +44,11 @@ def state_summary(state: DealState, errors: list[str] | None = None) -> dict:
         "next_deadline": _iso(state.next_deadline),
         # The deal's own top-level values (owner, product, region, …): what metrics may
         # filter or group by when the deal's file is not read again.
-        "fields": {k: v for k, v in deal.items() if isinstance(v, _SCALARS) and isinstance(k, str)},
+        "fields": {k: v for k, v in deal.items() if v.__class__ in _SCALARS and k.__class__ is str},
     }
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset((str, int, float, bool, type(None)))  # what a parsed deal's values are, exactly
 
 
 def error_summary(deal_id: str, file: str, errors: list[str]) -> dict:

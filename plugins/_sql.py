@@ -20,6 +20,8 @@ from flowctl.store import (ActionResult, Batch, DealRecord, Event, FileEntry, Ou
 
 def as_date(value: Any) -> dt.date:
     """A date from a date, a datetime (its day) or an ISO string; anything else is refused."""
+    if value.__class__ is dt.date:  # nearly always: a batch holds a few dates per deal
+        return value
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -63,7 +65,7 @@ def loads(text: str | bytes | memoryview) -> Any:
 
 
 def _dates_in(mapping: dict[str, Any]) -> dict[str, str]:
-    return {k: as_date(v).isoformat() for k, v in mapping.items()}
+    return {k: as_date(v).isoformat() for k, v in mapping.items()} if mapping else {}
 
 
 def _dates_out(mapping: dict[str, str] | None) -> dict[str, dt.date]:
