@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from flowctl import dealedit
@@ -741,6 +741,8 @@ def find_deal(doc, example):
 
 @settings(max_examples=int(os.environ.get("DEALEDIT_EXAMPLES", "300")), deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(deal_files())
+@example({"text": 'deals:\n- id: "0"\n  name: "0"', "nl": "\n", "deal": "0", "target": 0, "single": False,
+          "kind": "absent", "step": 2, "job": "on", "details": None, "section": [], "indent": "  "})  # `on` is quoted
 def test_property_record_job_done(example):
     text, nl, job = example["text"], example["nl"], example["job"]
     details = example["details"] or {}
@@ -769,7 +771,9 @@ def test_property_record_job_done(example):
     old_lines, new_lines = text.split(nl), new.split(nl)
     kind, indent, step = example["kind"], example["indent"], example["step"]
     # the step of a new section comes from the file's nested mappings (default 2)
-    entry = re.compile(rf"{indent}{' ' * step if kind == 'block' else ' +'}{re.escape(job)}: ")
+    # a job named like a YAML 1.1 boolean or null (on, no, null) is written quoted
+    key = rf"""(?:{re.escape(job)}|'{re.escape(job)}'|"{re.escape(job)}")"""
+    entry = re.compile(rf"{indent}{' ' * step if kind == 'block' else ' +'}{key}: ")
     if kind in ("flow", "empty-flow"):
         assert len(new_lines) == len(old_lines)
         changed = [i for i, (a, b) in enumerate(zip(old_lines, new_lines)) if a != b]
@@ -778,7 +782,7 @@ def test_property_record_job_done(example):
         cut = a.rindex("}")
         assert b.startswith(a[:cut]) and b.endswith(a[cut:])
         inserted = b[cut:len(b) - len(a) + cut]
-        assert inserted.startswith((", " if kind == "flow" else "") + f"{job}: ")
+        assert re.match((", " if kind == "flow" else "") + key + ": ", inserted)
         return
     if kind == "absent":
         added = [f"{indent}jobs:", None]
