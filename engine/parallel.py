@@ -22,7 +22,7 @@ def _work(index: int) -> tuple[RunResult, set[str]]:
     try:
         runner = job["make"](store, part=(index, job["n"]))
         runner.scan(job["paths"])
-        return runner.result, runner._seen_ids
+        return runner.result, runner.seen_ids
     finally:
         if store is not None:
             store.close()
@@ -54,7 +54,7 @@ def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plu
             for record in parent.store.deals(ids[i:i + 1000]).values():
                 parent.watch.add(slim_from_summary(record.summary, parent.now))
         parent.alerts()
-    parent._digest()
+    parent.combine_digests()
     parent.finish(paths, seen)
     return merged
 

@@ -119,7 +119,7 @@ class Runner:
         self._chunk: list[tuple[DealDoc, list[Diagnostic]]] = []  # deals read, waiting for a batch
         self._entries: list[FileEntry] = []  # their files' manifest rows
         self._unchanged_entries: list[FileEntry] = []  # files unchanged since the last run
-        self._seen_ids: set[str] = set()
+        self.seen_ids: set[str] = set()  # deals of this run so far (duplicates; forgetting vanished files)
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
         self._dry_parts: list[OutboxItem] = []  # digest parts, when there is no store to keep them
         # Declared metrics with a target, fed every deal of the run, raise metric_alert.
@@ -134,8 +134,8 @@ class Runner:
         self.start()
         self.scan(paths, progress)
         self.alerts()
-        self._digest()
-        self.finish(paths, self._seen_ids)
+        self.combine_digests()
+        self.finish(paths, self.seen_ids)
         return self.result
 
     def start(self) -> None:
@@ -207,11 +207,11 @@ class Runner:
                 ok = False
                 self._deal_error(file, deal_id, found)
                 continue
-            if deal_id in self._seen_ids:
+            if deal_id in self.seen_ids:
                 ok = False
                 self._deal_error(file, deal_id, [Diagnostic(file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))])
                 continue
-            self._seen_ids.add(deal_id)
+            self.seen_ids.add(deal_id)
             self.result.diagnostics.extend(found)
             self._chunk.append((doc, found))
         if all(self._mine(i) for i in ids):  # a file with other shards' deals is theirs to record too
@@ -282,7 +282,7 @@ class Runner:
         if not unchanged or self.store is None:
             return
         ids = [i for e in unchanged for i in e.deal_ids if self._mine(i)]
-        self._seen_ids.update(ids)
+        self.seen_ids.update(ids)
         if self.dry_run:
             self.result.skipped.extend({"what": f"read {e.path}", "why": "unchanged since the last run"} for e in unchanged)
             rows = [SnapshotRow(r.deal_id, r.stage, r.outcome, r.summary.get("amount") or 0.0,
@@ -462,7 +462,7 @@ class Runner:
             self.result.notifications.append({"key": item.key, "channel": item.channel, "to": item.recipient,
                                               "subject": item.subject})
 
-    def _digest(self) -> None:
+    def combine_digests(self) -> None:
         """Combine the waiting digest parts (this run's, and any a crashed run left) into
         one message per recipient, and mark the parts, in one transaction."""
         if not any(r.get("digest") for r in self.wf.notifications):
