@@ -121,6 +121,11 @@ class Table:
             return sql + target + "NOTHING"
         return sql + target + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
 
+    def conflict(self) -> str:
+        """The ON CONFLICT clause of an insert, or ''."""
+        sql = self.insert()
+        return sql[sql.index(" ON CONFLICT"):] if self.key else ""
+
     def select(self, where: str = "", order: str = "") -> str:
         return f"SELECT {', '.join(self.columns)} FROM {self.name}" + (f" WHERE {where}" if where else "") + (
             f" ORDER BY {order}" if order else "")
@@ -404,7 +409,11 @@ class SQLStore:
             for table, field, row in _BATCH:
                 records = getattr(batch, field)
                 if records:
-                    cur.executemany(d.sql(table.insert()), (row(d, batch.run_id, r) for r in records))
+                    self._insert(cur, table, (row(d, batch.run_id, r) for r in records), len(records))
+
+    def _insert(self, cur: Any, table: Table, rows: Iterable[tuple], count: int) -> None:
+        """Insert `count` converted rows within the open transaction."""
+        cur.executemany(self.dialect.sql(table.insert()), rows)
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator["SQLStore"]:

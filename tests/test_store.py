@@ -358,6 +358,27 @@ def test_5000_deals_in_one_transaction(store: Any) -> None:
     assert store.deals(["D-4999"])["D-4999"] == deal(4999)
 
 
+@pytest.mark.parametrize("size", [3, 600], ids=["few-rows", "many-rows"])
+def test_a_deal_written_twice_in_one_batch_keeps_the_last(store: Any, size: int) -> None:
+    # Few rows go row by row; many go in bulk (PostgreSQL: COPY), which must mean the same.
+    batch = full_batch(1, range(size))
+    batch.deals.append(deal(0, stage="qualified"))
+    batch.snapshot.append(snap(0, stage="qualified"))
+    batch.events.append(event(0, kind="deal_won"))  # a key seen before: ignored
+    store.write(batch)
+    assert store.deals(["D-0"])["D-0"].stage == "qualified"
+    assert {r["deal_id"]: r["stage"] for r in store.snapshot(1)}["D-0"] == "qualified"
+    assert [e.kind for e in store.events() if e.key == "ev-0"] == ["stage_entered"]
+    assert contents(store) == dict.fromkeys(TABLES, size)
+
+
+def test_two_bulk_batches_in_one_exclusive_step_write_each_row_once(store: Any) -> None:
+    with store.exclusive():
+        store.write(full_batch(1, range(600)))
+        store.write(full_batch(1, range(600, 1200)))
+    assert contents(store) == dict.fromkeys(TABLES, 1200)
+
+
 class Unserialisable:
     pass
 
