@@ -3,7 +3,6 @@ planted mistake that `validate` explains."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import shutil
 import subprocess
@@ -11,31 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.deals import find_files, read_deals
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow
 
+from clirun import invoke  # noqa: E402
+
 FLOWCTL = shutil.which("flowctl")
 NOW = dt.date(2026, 11, 24)  # the example deals are dated around this day
-
-
-def invoke(*args: str, cwd: Path | None = None):
-    runner = CliRunner()
-    old = os.getcwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        result = runner.invoke(main, list(args))
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"flowctl {' '.join(args)} raised {result.exception!r}") from result.exception
-    return result
 
 
 @pytest.fixture(scope="module")

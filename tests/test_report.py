@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from html import unescape
-import os
 import re
 import subprocess
 import sys
@@ -16,31 +15,20 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from flowctl import i18n
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
 from flowctl.report import ReportBuilder, axis, check_template_name, nice_max, proposal_context
 from flowctl.workflow import load_workflow
 
+from clirun import invoke  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 MAVEN_DATA = Path("/work/shared/data/maven-crm-sales-opportunities")
 NOW = "2026-11-23"  # the init example's deals are dated around this day
 SVG = re.compile(r"<svg\b[^>]*>", re.S)
-
-
-def invoke(*args: str, cwd: Path | None = None):
-    runner = CliRunner()
-    old = os.getcwd()
-    try:
-        if cwd is not None:
-            os.chdir(cwd)
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from flowctl.cli import main
+
+from clirun import invoke  # noqa: E402
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -58,22 +58,6 @@ def expected_lines(name: str) -> list[str]:
         else:
             out.append(line)
     return out
-
-
-def invoke(*args: str, cwd: Path | None = None):
-    """Run the CLI in-process (click's CliRunner), from `cwd`."""
-    runner = CliRunner()
-    old = os.getcwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        result = runner.invoke(main, list(args), catch_exceptions=True)
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"flowctl {' '.join(args)} raised {result.exception!r}") from result.exception
-    return result
 
 
 def run_flowctl(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:

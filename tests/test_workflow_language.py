@@ -10,13 +10,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from flowctl.cli import main
 from flowctl.durations import parse_duration
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow, merged_document
 from flowctl.yamlio import parse
+
+from clirun import invoke  # noqa: E402
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -27,21 +27,6 @@ INIT = BUILTINS / "init"
 
 SIX = ["prospect", "qualified", "discovery", "developed", "proposed", "closed"]
 SEVEN = ["lead-generation", "lead-qualification", "initial-contact", "proposal", "negotiation", "follow-up"]
-
-
-def invoke(*args: str, cwd: Path | None = None):
-    runner = CliRunner()
-    old = os.getcwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        result = runner.invoke(main, list(args))
-    finally:
-        os.chdir(old)
-    assert "Traceback" not in result.output, result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"flowctl {' '.join(args)} raised {result.exception!r}") from result.exception
-    return result
 
 
 @pytest.fixture(scope="module")
