@@ -3,7 +3,7 @@ for SQLite and PostgreSQL, with --jobs 1 and --jobs 2. For each: cold run, re-ru
 nothing changed, re-run with 1% changed, peak memory; every time as a ratio to the bare
 CSafeLoader parse of the same files, measured in the same run.
 
-Usage: python benchmarks/scale.py [--deals N] [--million] [--no-postgres]
+Usage: python benchmarks/scale.py [--deals N] [--million] [--no-postgres | --only STORE]
 PostgreSQL comes from $FLOWCTL_TEST_POSTGRES or scripts/ensure-postgres.
 """
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--deals", type=int, default=100_000)
     ap.add_argument("--million", action="store_true", help="1,000,000 deals")
     ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--only", choices=("sqlite", "postgresql"), help="measure one store")
     args = ap.parse_args()
     n = 1_000_000 if args.million else args.deals
     with tempfile.TemporaryDirectory() as tmp:
@@ -51,6 +52,7 @@ def main() -> None:
         stores = [("sqlite", lambda: f"sqlite:///{root / ('s' + uuid.uuid4().hex[:6] + '.db')}")]
         if not args.no_postgres:
             stores.append(("postgresql", postgres_db))
+        stores = [s for s in stores if args.only in (None, s[0])]
         for name, make_url in stores:
             for jobs in (1, 2):
                 url = make_url()
