@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import datetime as dt
+import functools
 import os
 import re
 from pathlib import Path

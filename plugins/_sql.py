@@ -20,8 +20,6 @@ from flowctl.store import (ActionResult, Batch, DealRecord, Event, FileEntry, Ou
 
 def as_date(value: Any) -> dt.date:
     """A date from a date, a datetime (its day) or an ISO string; anything else is refused."""
-    if value.__class__ is dt.date:  # nearly always: a batch holds a few dates per deal
-        return value
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -65,7 +63,7 @@ def loads(text: str | bytes | memoryview) -> Any:
 
 
 def _dates_in(mapping: dict[str, Any]) -> dict[str, str]:
-    return {k: as_date(v).isoformat() for k, v in mapping.items()} if mapping else {}
+    return {k: as_date(v).isoformat() for k, v in mapping.items()}
 
 
 def _dates_out(mapping: dict[str, str] | None) -> dict[str, dt.date]:
@@ -113,18 +111,16 @@ class Table:
 
     def insert(self) -> str:
         placeholders = ", ".join("?" * len(self.columns))
-        sql = f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders})"
-        if not self.key:
-            return sql
-        target = f" ON CONFLICT ({', '.join(self.key)}) DO "
-        if not self.upsert:
-            return sql + target + "NOTHING"
-        return sql + target + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
+        return f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({placeholders})" + self.conflict()
 
     def conflict(self) -> str:
-        """The ON CONFLICT clause of an insert, or ''."""
-        sql = self.insert()
-        return sql[sql.index(" ON CONFLICT"):] if self.key else ""
+        """The ON CONFLICT clause of an insert into this table, or ''."""
+        if not self.key:
+            return ""
+        target = f" ON CONFLICT ({', '.join(self.key)}) DO "
+        if not self.upsert:
+            return target + "NOTHING"
+        return target + "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
 
     def select(self, where: str = "", order: str = "") -> str:
         return f"SELECT {', '.join(self.columns)} FROM {self.name}" + (f" WHERE {where}" if where else "") + (
