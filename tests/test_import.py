@@ -24,7 +24,7 @@ from flowctl.yamlio import parse
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "maven"
 DATA = Path(__file__).parent / "data" / "analytics"
-MAVEN = Path(os.environ.get("FLOWCTL_MAVEN_DIR", "/work/shared/data/maven-crm-sales-opportunities"))
+from shared_data import MAVEN  # noqa: E402
 PIPELINE = MAVEN / "sales_pipeline.csv"
 NOW = "2017-12-31"
 

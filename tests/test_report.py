@@ -26,7 +26,7 @@ from flowctl.workflow import load_workflow
 from clirun import invoke  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-MAVEN_DATA = Path("/work/shared/data/maven-crm-sales-opportunities")
+from shared_data import MAVEN as MAVEN_DATA  # noqa: E402
 NOW = "2026-11-23"  # the init example's deals are dated around this day
 SVG = re.compile(r"<svg\b[^>]*>", re.S)
 
