@@ -14,7 +14,7 @@ from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pa
 @pass_context
 @handle_errors
 def schema(ctx: Context, which: str, workflow_path: str | None) -> None:
-    """Print the JSON Schema (draft 2020-12) of workflow or deal files."""
+    """Print the JSON Schema of workflow or deal files (draft 2020-12, or draft-07 for editors)."""
     if which == "deal":
         fields = load_workflow_or_fail(ctx, workflow_path).fields if workflow_path else {}
         echo_json(deal_schema(fields))
