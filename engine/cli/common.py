@@ -42,9 +42,15 @@ def warn(message: str) -> None:
     click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
-def format_option(fn: Callable) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                        show_default=True, help="Output format; JSON is documented and stable.")(fn)
+def formats_option(*extra: str) -> Callable[[Callable], Callable]:
+    """--format text|json and the command's own further formats (github, markdown)."""
+    def decorate(fn: Callable) -> Callable:
+        return click.option("--format", "fmt", type=click.Choice(["text", "json", *extra]), default="text",
+                            show_default=True, help="Output format; JSON is documented and stable.")(fn)
+    return decorate
+
+
+format_option = formats_option()
 
 
 def workflow_option(fn: Callable) -> Callable:

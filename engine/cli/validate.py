@@ -7,12 +7,13 @@ import sys
 import click
 import yaml
 
+from ..annotations import annotations
 from ..compiled import CompiledWorkflow
 from ..deals import check_deal, find_files, split_deals
 from ..diagnostics import Diagnostic, FlowctlError, has_errors
 from ..workflow import load_workflow, looks_like_workflow, merged_document
 from ..yamlio import locate_all, parse, read_text
-from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, format_option,
+from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, formats_option,
                      handle_errors, pass_context)
 
 
@@ -21,12 +22,14 @@ from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, ec
 @click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
               help="Workflow whose schema deal files are checked against.")
 @click.option("--show-merged", is_flag=True, help="Print the workflow merged with everything it extends.")
-@format_option
+@formats_option("github")
 @pass_context
 @handle_errors
 def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, show_merged: bool, fmt: str) -> None:
     """Check workflow and deal files (told apart by content); every problem as
-    FILE:LINE:COL: SEVERITY: MESSAGE [JSON path]. Exit 2 when anything is wrong."""
+    FILE:LINE:COL: SEVERITY: MESSAGE [JSON path]. Exit 2 when anything is wrong.
+
+    --format github prints GitHub Actions annotations (::error file=F,line=L,col=C::message)."""
     if show_merged:
         path = workflow_path or (files[0] if files else DEFAULT_WORKFLOW)
         document = merged_document(path)
@@ -95,8 +98,8 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
     if fmt == "json":
         echo_json(diagnostics_json(diagnostics))
     else:
-        for d in diagnostics:
-            click.echo(d.format())
+        for line in annotations(diagnostics) if fmt == "github" else (d.format() for d in diagnostics):
+            click.echo(line)
         errors = sum(d.severity == "error" for d in diagnostics)
         warnings = len(diagnostics) - errors
         if errors or warnings:
