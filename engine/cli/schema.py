@@ -1,9 +1,12 @@
-"""`flowctl schema workflow|deal`: the JSON Schemas, for editors."""
+"""`flowctl schema workflow|deal [--draft 7]`: the JSON Schemas, for editors."""
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from ..schema import base_schema, deal_schema
+from ..schema_draft7 import to_draft7
 from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pass_context
 
 
@@ -11,14 +14,24 @@ from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pa
 @click.argument("which", type=click.Choice(["workflow", "deal"]))
 @click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
               help="With `deal`: include this workflow's own `fields`.")
+@click.option("--draft", type=click.Choice(["2020-12", "7"]), default="2020-12", show_default=True,
+              help="JSON Schema dialect: 7 for editors whose YAML language server reads only draft-07.")
 @pass_context
 @handle_errors
-def schema(ctx: Context, which: str, workflow_path: str | None) -> None:
+def schema(ctx: Context, which: str, workflow_path: str | None, draft: str) -> None:
     """Print the JSON Schema of workflow or deal files (draft 2020-12, or draft-07 for editors)."""
-    if which == "deal":
-        fields = load_workflow_or_fail(ctx, workflow_path).fields if workflow_path else {}
-        echo_json(deal_schema(fields))
-        return
+    fields = load_workflow_or_fail(ctx, workflow_path).fields if workflow_path and which == "deal" else {}
+    echo_json(editor_schema(ctx, which, fields, draft))
+
+
+def editor_schema(ctx: Context, which: str, fields: dict | None = None, draft: str = "2020-12") -> dict:
+    """The schema of `which` (workflow or deal) with what installed plugins declare (or
+    the workflow's own deal `fields`), in the dialect asked for."""
+    document = deal_schema(fields) if which == "deal" else _workflow_schema(ctx)
+    return to_draft7(document) if draft == "7" else document
+
+
+def _workflow_schema(ctx: Context) -> dict[str, Any]:
     document = base_schema("workflow")
     # Channel and action configurations that installed plugins declare.
     defs = document.setdefault("$defs", {})
@@ -40,7 +53,7 @@ def schema(ctx: Context, which: str, workflow_path: str | None) -> None:
         job["allOf"] = [{"if": {"required": ["uses"], "properties": {"uses": {"const": name}}},
                          "then": {"properties": {"with": a.with_schema}}}
                         for name, a in sorted(actions.items()) if a.with_schema]
-    echo_json(document)
+    return document
 
 
 COMMANDS = (schema,)
