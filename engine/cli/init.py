@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from .. import editor
 from ..diagnostics import FlowctlError
 from ..workflow import BUILTIN_PREFIX, builtin_names
-from .common import Context, handle_errors, pass_context
+from .common import Context, handle_errors, load_workflow_or_fail, pass_context, warn
+from .schema import editor_schema
 
 
 def _copy_tree(source, target: Path) -> list[Path]:
@@ -50,6 +53,32 @@ def _generated(target: Path, base: str, ctx: Context) -> list[Path]:
     return written
 
 
+def _editor_support(ctx: Context, target: Path, written: list[Path]) -> list[Path]:
+    """Schemas for editors, the `$schema` line in every YAML file written, and VS Code's
+    `yaml.schemas`: completion and checking while typing."""
+    workflow = load_workflow_or_fail(ctx, str(target / "workflow.yaml"))
+    schemas = {editor.WORKFLOW_SCHEMA: editor_schema(ctx, "workflow", draft="7"),
+               editor.DEAL_SCHEMA: editor_schema(ctx, "deal", workflow.fields, draft="7")}
+    (target / editor.SCHEMA_DIR).mkdir(exist_ok=True)
+    made = []
+    for name, document in schemas.items():
+        (target / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        made.append(target / name)
+    for file in written:
+        if file.suffix == ".yaml" and file.parent.name != "templates":
+            schema = target / (editor.WORKFLOW_SCHEMA if file == target / "workflow.yaml" else editor.DEAL_SCHEMA)
+            file.write_text(editor.with_modeline(file.read_text("utf-8"), file, schema), "utf-8")
+    settings = target / ".vscode" / "settings.json"
+    text = editor.vscode_settings(settings.read_text("utf-8") if settings.exists() else None)
+    if text is None:
+        warn(f"{settings} is not plain JSON: add \"yaml.schemas\" to it by hand (see docs/ecosystem.md)")
+    else:
+        settings.parent.mkdir(exist_ok=True)
+        settings.write_text(text, "utf-8")
+        made.append(settings)
+    return made
+
+
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--from", "base", default=BUILTIN_PREFIX + "six-stage", show_default=True,
@@ -81,11 +110,13 @@ def init(ctx: Context, directory: str, base: str, force: bool) -> None:
             if not dest.exists():
                 shutil.copyfile(entry, dest)
                 written.append(dest)
+    written += _editor_support(ctx, target, written)
     click.echo(f"Created {len(written)} files in {target}/:")
     click.echo(f"  workflow.yaml   the company overlay on {base}")
     click.echo("  deals/          example deals, one file each")
     click.echo("  deals-to-fix/   a deal with a planted mistake")
     click.echo("  templates/      report and proposal templates to edit")
+    click.echo("  schemas/        draft-07 schemas for editors (.vscode/settings.json maps them)")
     click.echo(f"Next: cd {target} && flowctl validate -w workflow.yaml workflow.yaml deals/ && flowctl run")
 
 
