@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
+from .. import plan_summary
 from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
 from ..parallel import run_parallel
 from ..runner import Runner
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, format_option, handle_errors,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
 
@@ -35,7 +36,7 @@ PLAN_VERSION = 1
               help="Evaluate on this many processes.")
 @click.option("--shard", type=str, default=None, metavar="K/N",
               help="Take only the deals whose id falls in share K of N (1-based), so N machines can share one store.")
-@format_option
+@formats_option("markdown")
 @pass_context
 @handle_errors
 def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt.datetime | None,
@@ -43,7 +44,9 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         shard: str | None, fmt: str) -> None:
     """Evaluate every deal, run automated jobs, notify, and record history.
 
-    DEALS are files or folders (searched recursively); default: deals/ beside the workflow."""
+    DEALS are files or folders (searched recursively); default: deals/ beside the workflow.
+    With --dry-run, --format markdown prints the plan for $GITHUB_STEP_SUMMARY: who moves,
+    who gets blocked, the forecast before and after."""
     plan = None
     if plan_file:
         plan = _read_plan(plan_file)
@@ -53,6 +56,8 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         now = dt.datetime.fromisoformat(plan["now"])
     if save_plan and not dry_run:
         raise click.UsageError("--save-plan goes with --dry-run")
+    if fmt == "markdown" and not dry_run:
+        raise click.UsageError("--format markdown goes with --dry-run (the plan of a run)")
     shard_part = _shard(shard)
     if jobs > 1 and (dry_run or plan is not None):
         raise click.UsageError("--jobs goes with a real run, not --dry-run or --plan")
@@ -64,7 +69,10 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         raise FlowctlError([Diagnostic(p, "no such file or folder") for p in missing])
     day = today(now)
     store = open_store(ctx, store_url, workflow_path, must_exist=dry_run)
+    before = None
     try:
+        if fmt == "markdown" and store is not None:
+            before = store.snapshot()  # the forecast before: the store's last state
         if plan is not None:
             _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
         def make(store, **more):
@@ -90,7 +98,12 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
             store.close()
     if save_plan:
         _write_plan(save_plan, workflow_path, workflow, paths, store_url, day, result)
-    _report(result, dry_run, fmt, workflow)
+    if fmt == "markdown":
+        for d in result.diagnostics:
+            click.echo(d.format(), err=True)
+        click.echo(plan_summary.render(workflow, day, result, before))
+    else:
+        _report(result, dry_run, fmt, workflow)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
 
 

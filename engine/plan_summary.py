@@ -1,0 +1,172 @@
+"""`flowctl run --dry-run --format markdown`: what a run would do, as Markdown fit for
+GitHub's `$GITHUB_STEP_SUMMARY` or a pull-request comment — who moves (forward, back,
+won, lost, new), who gets blocked and by which gate, the forecast before (the store's
+last state) and after (what the run would record), and the actions, notifications and
+errors. Deal ids and labels are escaped: they stay text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any, Iterable
+
+from .markdown import escape, table
+from .model import Workflow
+
+MAX_ROWS = 200  # rows per table; the rest are counted (a step summary is limited to 1 MiB)
+
+
+@dataclasses.dataclass
+class Pipeline:
+    """Open, won and lost deals with their amounts, by stage."""
+
+    by_stage: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    won: list[float] = dataclasses.field(default_factory=lambda: [0, 0.0])
+    lost: list[float] = dataclasses.field(default_factory=lambda: [0, 0.0])
+
+    def add(self, stage: str, outcome: str, amount: float, weighted: float) -> None:
+        if outcome in ("won", "lost"):
+            row = self.won if outcome == "won" else self.lost
+            row[0] += 1
+            row[1] += amount
+            return
+        figures = self.by_stage.setdefault(stage, {"count": 0, "amount": 0.0, "weighted": 0.0})
+        figures["count"] += 1
+        figures["amount"] += amount
+        figures["weighted"] += weighted
+
+    def total(self, key: str) -> float:
+        return sum(f[key] for f in self.by_stage.values())
+
+
+def pipeline_of_snapshot(rows: Iterable[dict]) -> Pipeline:
+    """The pipeline the store recorded last (its snapshot rows)."""
+    out = Pipeline()
+    for r in rows:
+        amount = float(r.get("amount") or 0)
+        out.add(r["stage"], r["outcome"], amount, amount * float(r.get("probability") or 0))
+    return out
+
+
+def pipeline_of_run(by_stage: dict[str, dict]) -> Pipeline:
+    """The pipeline a run would record (its summary's `by_stage`)."""
+    out = Pipeline()
+    for key, figures in by_stage.items():
+        if key in ("won", "lost"):
+            row = out.won if key == "won" else out.lost
+            row[0], row[1] = figures["count"], figures["amount"]
+        else:
+            out.by_stage[key] = {"count": figures["count"], "amount": figures["amount"], "weighted": figures["weighted"]}
+    return out
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}"
+
+
+def _change(before: float | None, after: float, currency: str | None = None) -> str:
+    if before is None:
+        return ""
+    delta = after - before
+    if abs(delta) < 0.005:
+        return "±0"
+    text = f"{abs(delta):,.0f}" + (f" {currency}" if currency else "")
+    return ("+" if delta > 0 else "−") + text
+
+
+def _capped(rows: list, what: str) -> tuple[list, str]:
+    if len(rows) <= MAX_ROWS:
+        return rows, ""
+    return rows[:MAX_ROWS], f"\n\n… and {len(rows) - MAX_ROWS:,} more {what}."
+
+
+def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | None) -> str:
+    """The Markdown of a dry run's result (a RunResult), `before` being the snapshot rows
+    of the store's last run (None: no store yet)."""
+    label = {s.id: s.text("en") for s in workflow.stages}
+    order = {s.id: s.index for s in workflow.stages}
+    cur = workflow.currency
+    blocked = [e for e in result.events if e.kind == "gate_blocked"]
+    out = [f"## flowctl run --dry-run: {escape(workflow.name)}, {day.isoformat()}", "",
+           f"{result.summary(True)['deals']:,} deal(s) · {len(result.transitions):,} would move · "
+           f"{len(blocked):,} newly blocked · {len(result.actions):,} action(s) · "
+           f"{len(result.notifications):,} notification(s) · {result.errors:,} error(s). Nothing was changed.", ""]
+
+    out += ["### Who moves", ""]
+    if result.transitions:
+        rows = []
+        for t in sorted(result.transitions, key=lambda t: t["deal"]):
+            src, dst = t["from"], t["to"]
+            if t["outcome"] in ("won", "lost"):
+                how = f"**{t['outcome']}**"
+            elif src is None:
+                how = "new"
+            else:
+                how = "forward" if order.get(dst, 0) > order.get(src, 0) else "back"
+            rows.append((escape(t["deal"]), escape(label.get(src, src)) if src else "(new)",
+                         escape(label.get(dst, dst)), how, t["at"]))
+        rows, more = _capped(rows, "moves")
+        out += [table(("Deal", "From", "To", "", "Since"), rows) + more, ""]
+    else:
+        out += ["No deal changes stage.", ""]
+
+    out += ["### Who gets blocked", ""]
+    if blocked:
+        rows = [(escape(e.deal), escape(label.get(e.stage or "", e.stage)), f"`{escape(e.data.get('gate'))}`",
+                 escape(e.data.get("message"))) for e in sorted(blocked, key=lambda e: (e.deal, e.key))]
+        rows, more = _capped(rows, "blocked deals")
+        out += [table(("Deal", "Stage", "Gate", "Why"), rows) + more, ""]
+    else:
+        out += ["No deal is newly blocked by a gate.", ""]
+
+    out += _forecast(workflow, label, cur, pipeline_of_snapshot(before) if before is not None else None,
+                     pipeline_of_run(result.by_stage))
+
+    if result.actions:
+        rows = [(escape(a["deal"]), f"`{escape(a['job'])}`", f"`{escape(a['action'])}`") for a in result.actions]
+        rows, more = _capped(rows, "actions")
+        out += ["### Actions that would run", "", table(("Deal", "Job", "Action"), rows) + more, ""]
+    if result.notifications:
+        channels: dict[str, int] = {}
+        for n in result.notifications:
+            channels[n["channel"]] = channels.get(n["channel"], 0) + 1
+        out += ["### Notifications that would be queued", "",
+                table(("Channel", "Messages"), [(escape(c), f"{k:,}") for c, k in sorted(channels.items())], right=(1,)), ""]
+    if result.diagnostics:
+        rows = [(escape(d.file) + (f":{d.line}" if d.line else ""), escape(d.severity), escape(d.message))
+                for d in result.diagnostics]
+        rows, more = _capped(rows, "problems")
+        out += ["### Problems", "", table(("File", "", "Message"), rows) + more, ""]
+    return "\n".join(out)
+
+
+def _forecast(workflow: Workflow, label: dict, cur: str, before: Pipeline | None, after: Pipeline) -> list[str]:
+    title = "Before (the store's last run)" if before is not None else "Before (no run recorded yet)"
+    b = before or Pipeline()
+    known = before is not None
+    rows = [("Open deals", f"{b.total('count'):,.0f}" if known else "—", f"{after.total('count'):,.0f}",
+             _change(b.total("count") if known else None, after.total("count"))),
+            ("Open pipeline", _money(b.total("amount"), cur) if known else "—", _money(after.total("amount"), cur),
+             _change(b.total("amount") if known else None, after.total("amount"), cur)),
+            ("**Weighted pipeline** (stage-weighted forecast)",
+             f"**{_money(b.total('weighted'), cur)}**" if known else "—", f"**{_money(after.total('weighted'), cur)}**",
+             _change(b.total("weighted") if known else None, after.total("weighted"), cur))]
+    for name, was, now in (("Won", b.won, after.won), ("Lost", b.lost, after.lost)):
+        rows.append((name, f"{was[0]:,.0f} · {_money(was[1], cur)}" if known else "—",
+                     f"{now[0]:,.0f} · {_money(now[1], cur)}", _change(was[1] if known else None, now[1], cur)))
+    stage_rows = []
+    for s in workflow.stages:
+        if s.terminal:
+            continue
+        was, now = b.by_stage.get(s.id), after.by_stage.get(s.id)
+        if not was and not now:
+            continue
+        was = was or {"count": 0, "amount": 0.0}
+        now = now or {"count": 0, "amount": 0.0}
+        stage_rows.append((escape(label[s.id]), f"{was['count']:,.0f} · {_money(was['amount'], cur)}" if known else "—",
+                           f"{now['count']:,.0f} · {_money(now['amount'], cur)}",
+                           _change(was["count"] if known else None, now["count"])))
+    return ["### Forecast before and after", "",
+            table(("", title, "After this run", "Change"), rows, right=(1, 2, 3)), "",
+            table(("Stage", "Before: deals · amount", "After: deals · amount", "Change in deals"), stage_rows,
+                  right=(1, 2, 3)) if stage_rows else "No open deals.", ""]
