@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Sequence
 
-_SPECIAL = re.compile(r"([\\`|\[\]*_])")
+_SPECIAL = re.compile(r"([\\`|\[\]])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def escape(value: Any) -> str:
     """Text safe in Markdown and in a table cell: lines joined, `<` and `>` as entities
     (no raw HTML reaches a renderer), control characters dropped, backslashes, backticks,
-    pipes, brackets, `*` and `_` escaped (no code span, table cell, link or emphasis)."""
+    pipes and brackets escaped (no code span, broken table or link). Other characters
+    stay as they are: a value reads as written."""
     if value is None:
         return ""
     text = _CONTROL.sub(" ", str(value))

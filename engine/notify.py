@@ -12,6 +12,7 @@ import hashlib
 import os
 import socket
 
+from .catalogs import N_
 from .diagnostics import FlowctlError
 from .expressions import ENV
 from .hooktypes import ChannelType, DeliveryError, Message
@@ -19,17 +20,20 @@ from .model import Workflow
 from .store import Event, OutboxItem, Store
 from .templating import Templates
 
+# The subject of a rule without `subject:`, by event kind; filled in with the event's
+# values (as data: never rendered as a template).
 DEFAULT_SUBJECTS = {
-    "stage_entered": "{{ deal.id }} entered {{ stage_name }}",
-    "stage_regressed": "{{ deal.id }} moved back to {{ stage_name }}",
-    "job_overdue": "{{ deal.id }}: {{ job_title }} is overdue",
-    "deal_stuck": "{{ deal.id }} is stuck in {{ stage_name }} ({{ event.data.days_in_stage }} days)",
-    "deal_rotting": "{{ deal.id }} has had no activity for a while",
-    "gate_blocked": "{{ deal.id }} is blocked by {{ event.data.gate }}",
-    "deal_won": "{{ deal.id }} won",
-    "deal_lost": "{{ deal.id }} lost",
-    "metric_alert": "Metric {{ event.data.metric }} is off target",
+    "stage_entered": N_("%(deal)s entered %(stage)s"),
+    "stage_regressed": N_("%(deal)s moved back to %(stage)s"),
+    "job_overdue": N_("%(deal)s: %(job)s is overdue"),
+    "deal_stuck": N_("%(deal)s is stuck in %(stage)s (%(days)s days)"),
+    "deal_rotting": N_("%(deal)s has had no activity for a while"),
+    "gate_blocked": N_("%(deal)s is blocked by %(gate)s"),
+    "deal_won": N_("%(deal)s won"),
+    "deal_lost": N_("%(deal)s lost"),
+    "metric_alert": N_("Metric %(metric)s is off target"),
 }
+DIGEST_SUBJECT = N_("%(count)s item(s) need your attention")
 IMPLICIT_CHANNELS = {"console": {"use": "console"}}
 DIGEST_PART = "digest"  # outbox status of an event waiting to be combined into a digest
 DIGESTED = "digested"
@@ -64,7 +68,7 @@ class Notifier:
         wf = self.workflow
         stage = wf.stage_by_id.get(event.stage or "")
         job = wf.job_by_id.get((event.data or {}).get("job", ""))
-        return {"event": event.to_json(), "deal": deal or {}, "workflow": {"name": wf.name},
+        return {"event": event.to_json(), "deal": deal or {}, "workflow": {"name": wf.name}, "locale": wf.locale,
                 "stage_name": stage.text(wf.locale) if stage else (event.stage or ""),
                 "job": {"id": job.id, "owner": job.owner, "title": job.text(wf.locale)} if job else None,
                 "job_title": job.text(wf.locale) if job else "", "now": event.at.isoformat()}
@@ -91,11 +95,21 @@ class Notifier:
                 part = {**context, "deal": _deal_payload(deal), "rule": i}
                 out.append(OutboxItem(key, rule["channel"], to, "", "", part, status=DIGEST_PART, created_at=now))
                 continue
-            subject = self.templates.render_string(rule.get("subject") or DEFAULT_SUBJECTS.get(event.kind, "{{ event.kind }}"), **context)
+            subject = (self.templates.render_string(rule["subject"], **context) if rule.get("subject")
+                       else self._default_subject(event, context))
             body = self.templates.render(rule.get("template") or "message.txt.j2", **context)
             out.append(OutboxItem(key, rule["channel"], to, subject.strip(), body,
                                   {"events": [event.to_json()], "deal": _deal_payload(deal)}, created_at=now))
         return out
+
+    def _default_subject(self, event: Event, context: dict) -> str:
+        if event.kind not in DEFAULT_SUBJECTS:
+            return event.kind
+        data = event.data or {}
+        words = self.templates.catalogs.words(self.workflow.locale)
+        return words._(DEFAULT_SUBJECTS[event.kind], deal=context["deal"].get("id", event.deal),
+                       stage=context["stage_name"], job=context["job_title"], days=data.get("days_in_stage", ""),
+                       gate=data.get("gate", ""), metric=data.get("metric", ""))
 
     def digests(self, parts: list[OutboxItem], now: dt.date) -> list[OutboxItem]:
         """One message per (rule, channel, recipient) listing all its waiting parts."""
@@ -107,8 +121,9 @@ class Notifier:
             rule = self.workflow.notifications[i] if isinstance(i, int) and i < len(self.workflow.notifications) else {}
             digest = hashlib.sha256("\n".join(sorted(p.key for p in items)).encode()).hexdigest()[:16]
             context = {"events": [p.payload for p in items], "recipient": to, "count": len(items),
-                       "now": now.isoformat(), "workflow": {"name": self.workflow.name}}
-            subject = self.templates.render_string(rule.get("subject") or "{{ count }} item(s) need your attention", **context)
+                       "now": now.isoformat(), "workflow": {"name": self.workflow.name}, "locale": self.workflow.locale}
+            subject = (self.templates.render_string(rule["subject"], **context) if rule.get("subject") else
+                       self.templates.catalogs.words(self.workflow.locale)._(DIGEST_SUBJECT, count=len(items)))
             body = self.templates.render(rule.get("template") or "digest.txt.j2", **context)
             out.append(OutboxItem(f"digest|{rule.get('id', i)}|{channel}|{to}|{digest}", channel, to, subject.strip(), body,
                                   {"events": [p.payload.get("event") for p in items]}, created_at=now))

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from . import i18n
 from .backlog import BacklogAcc, backlog_report
+from .catalogs import N_, Catalogs, Words
 from .diagnostics import Diagnostic, FlowctlError
 from .durations import parse_date
 from .forecasting import Z90, ForecastFailed, run_method, slim_for_forecast
@@ -43,6 +44,7 @@ MAX_LABEL = 30  # characters of a chart label before it is shortened (the full t
 REPORT_TRIALS = 4000  # Monte Carlo trials per forecast in a report (seeded: the same report each time)
 METHODS = ("weighted", "historical", "montecarlo")
 RATE_KINDS = {"win_rate", "conversion", "backlog_ratio"}
+OUTCOME_LABELS = {"won": N_("Won"), "lost": N_("Lost")}
 
 
 # ---------------------------------------------------------------------------------
@@ -235,9 +237,12 @@ class ReportBuilder:
 
     def build(self, *, locale: str | None = None, methods: dict | None = None, store: Any = None,
               horizon: int = DEFAULT_HORIZON, capacity: float | None = None, weeks: int = DEFAULT_WEEKS,
-              trials: int = REPORT_TRIALS, meta: dict | None = None) -> dict:
+              trials: int = REPORT_TRIALS, meta: dict | None = None, catalogs: Catalogs | None = None) -> dict:
+        """The template context, its words from `catalogs` (the templates' own, so that a
+        company's catalog serves both)."""
         loc = locale or self.wf.locale or "en"
-        fmt = _Fmt(loc, self.wf.currency)
+        words = (catalogs or Catalogs()).words(loc)
+        fmt = _Fmt(loc, self.wf.currency, words)
         metrics = {r["id"]: r for r in self.builtins.results()}
         declared = self.declared.results() if self.declared is not None else []
         stages = self._stages(metrics, fmt)
@@ -248,7 +253,7 @@ class ReportBuilder:
         win = metrics["win_rate"]
         cycle, lost_cycle = metrics["sales_cycle_days"], metrics["lost_cycle_days"]
         context = {
-            "locale": loc, "language": i18n.language(loc), "currency": self.wf.currency, "workflow": self.wf,
+            "locale": loc, "language": words.language, "currency": self.wf.currency, "workflow": self.wf,
             "meta": {"workflow": self.wf.name, "day": self.day.isoformat(), "deals": self.count,
                      "quarter_start": self.quarter.isoformat(), "quarter_end": self.quarter_end.isoformat(),
                      "top": self.top_n, "horizon_days": horizon, **(meta or {})},
@@ -306,11 +311,15 @@ class ReportBuilder:
         if figures is None:
             return None
         label = {s["id"]: s["label"] for s in stages}
-        text = fmt.t("bottleneck_text", lost=fmt.pct(1 - figures["conversion"], 0), stage=label[figures["stage"]],
+        text = fmt._("%(lost)s of the deals that reached %(stage)s did not reach %(next)s.",
+                     lost=fmt.pct(1 - figures["conversion"], 0), stage=label[figures["stage"]],
                      next=label[figures["next"]])
-        if figures["median_days"] is not None:
-            key = "bottleneck_wait" if figures["max_days"] else "bottleneck_wait_nolimit"
-            text += " " + fmt.t(key, median=fmt.num(figures["median_days"], 1), max=figures["max_days"])
+        median = fmt.num(figures["median_days"], 1)
+        if figures["median_days"] is not None and figures["max_days"]:
+            text += " " + fmt._("They stay a median of %(median)s days there, against a limit of %(max)s days.",
+                                median=median, max=figures["max_days"])
+        elif figures["median_days"] is not None:
+            text += " " + fmt._("They stay a median of %(median)s days there (no limit set).", median=median)
         return {**figures, "label": label[figures["stage"]], "next_label": label[figures["next"]], "text": text,
                 "lost_share": round(1 - figures["conversion"], 6),
                 "others": [{**f, "label": label[f["stage"]], "next_label": label[f["next"]]} for f in b["stages"]]}
@@ -383,9 +392,9 @@ def _metric_value(value: Any, kind: str, fmt: "_Fmt", digits: int = 1) -> str:
     if isinstance(value, dict):
         if "median" in value:
             return fmt.days(value.get("median"))
-        return fmt.t("na")
+        return fmt._("n/a")
     if value is None:
-        return fmt.t("na")
+        return fmt._("n/a")
     if isinstance(value, bool):
         return str(value)
     if kind in RATE_KINDS:
@@ -438,10 +447,16 @@ class _CachedStore:
         return getattr(self.store, name)
 
 
+METHOD_LABELS = {"weighted": N_("Stage-weighted"), "historical": N_("Historical"), "montecarlo": N_("Monte Carlo")}
+METHOD_DEFINITIONS = {
+    "weighted": N_("amount × probability (the deal's own, else its stage's)"),
+    "historical": N_("win probability and time to close learned from closed deals"),
+    "montecarlo": N_("simulated trials with the stage probabilities and learned timing"),
+}
+
+
 def _method_label(name: str, fmt: "_Fmt") -> str:
-    key = f"method_{name}"
-    text = fmt.t(key)
-    return name if text == key else text
+    return fmt._(METHOD_LABELS[name]) if name in METHOD_LABELS else name
 
 
 def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: int, store: Any, methods: dict,
@@ -453,7 +468,7 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
     cached = _CachedStore(store) if store is not None else None
     totals = []
     for name in names:
-        row = {"name": name, "label": _method_label(name, fmt), "definition": fmt.t(f"def_{name}")}
+        row = {"name": name, "label": _method_label(name, fmt), "definition": fmt._(METHOD_DEFINITIONS.get(name, ""))}
         try:
             r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
             row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals")})
@@ -498,13 +513,13 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
             label, long = fmt.month(start), fmt.month(start)
         elif key == "later":
             h = max(0, (latest - day).days) if latest else horizon
-            label, long = fmt.t("bucket_later"), fmt.t("bucket_later_long", month=fmt.month(last_shown))
+            label, long = fmt._("Later"), fmt._("expected close after %(month)s", month=fmt.month(last_shown))
         elif key == "past":
             h = horizon
-            label, long = fmt.t("bucket_past"), fmt.t("bucket_past_long", month=fmt.month(first))
+            label, long = fmt._("Overdue"), fmt._("expected close before %(month)s", month=fmt.month(first))
         else:
             h = horizon
-            label, long = fmt.t("bucket_none"), fmt.t("bucket_none_long")
+            label, long = fmt._("No date"), fmt._("no expected close date")
         row = {"key": key, "label": label, "long": long, "deals": len(deals), "horizon_days": h,
                "amount": round(sum(s.amount for s in deals), 2), "methods": {}}
         for name in names:
@@ -529,11 +544,20 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
 # ---------------------------------------------------------------------------------
 
 class _Fmt:
-    def __init__(self, locale: str, currency: str):
-        self.locale, self.currency = locale, currency
+    def __init__(self, locale: str, currency: str, words: Words):
+        self.locale, self.currency, self.words = locale, currency, words
 
-    def t(self, key: str, **values: Any) -> str:
-        return i18n.t(key, self.locale, **values)
+    def _(self, message: str, **values: Any) -> str:
+        return self.words._(message, **values)
+
+    def ngettext(self, singular: str, plural: str, count: float, **values: Any) -> str:
+        return self.words.ngettext(singular, plural, count, **values)
+
+    def pgettext(self, context: str, message: str, **values: Any) -> str:
+        return self.words.pgettext(context, message, **values)
+
+    def deals(self, n: Any) -> str:
+        return self.ngettext("%(n)s deal", "%(n)s deals", n, n=self.num(n))
 
     def money(self, value: Any) -> str:
         return i18n.money(value, self.currency, self.locale, whole=True)
@@ -548,7 +572,7 @@ class _Fmt:
         return i18n.percent(value, self.locale, digits)
 
     def days(self, value: Any) -> str:
-        return i18n.days(value, self.locale)
+        return i18n.days(value, self.words, self.locale)
 
     def month(self, value: Any) -> str:
         return i18n.month(value, self.locale)
@@ -562,30 +586,32 @@ class _Fmt:
 # ---------------------------------------------------------------------------------
 
 def kpis(c: dict, fmt: _Fmt) -> list[dict]:
-    o, w = c["outcomes"], c["win_rate"]
+    o, w, won = c["outcomes"], c["win_rate"], c["cycle"]["won"]
     cards = [
-        {"id": "open", "label": fmt.t("kpi_open"), "value": fmt.short(o["open"]["amount"]),
-         "sub": fmt.t("kpi_open_sub", n=fmt.num(o["open"]["count"]))},
-        {"id": "weighted", "label": fmt.t("kpi_weighted"), "value": fmt.short(c["weighted_pipeline"]),
-         "sub": fmt.t("kpi_weighted_sub")},
-        {"id": "won", "label": fmt.t("kpi_won"), "value": fmt.short(o["won"]["amount"]),
-         "sub": fmt.t("kpi_won_sub", n=fmt.num(o["won"]["count"]))},
-        {"id": "win_rate", "label": fmt.t("kpi_win_rate"), "value": fmt.pct(w["value"]),
-         "sub": fmt.t("kpi_win_rate_sub", won=fmt.num(w["won"]), lost=fmt.num(w["lost"]))},
-        {"id": "cycle", "label": fmt.t("kpi_cycle"), "value": fmt.days(c["cycle"]["won"]["median"]),
-         "sub": fmt.t("kpi_cycle_sub", n=fmt.num(c["cycle"]["won"]["n"]), mean=fmt.days(c["cycle"]["won"]["mean"]))},
+        {"id": "open", "label": fmt._("Open pipeline"), "value": fmt.short(o["open"]["amount"]),
+         "sub": fmt.ngettext("%(n)s open deal", "%(n)s open deals", o["open"]["count"], n=fmt.num(o["open"]["count"]))},
+        {"id": "weighted", "label": fmt._("Weighted pipeline"), "value": fmt.short(c["weighted_pipeline"]),
+         "sub": fmt._("amount × probability of open deals")},
+        {"id": "won", "label": fmt.pgettext("amount", "Won"), "value": fmt.short(o["won"]["amount"]),
+         "sub": fmt.ngettext("%(n)s won deal", "%(n)s won deals", o["won"]["count"], n=fmt.num(o["won"]["count"]))},
+        {"id": "win_rate", "label": fmt._("Win rate"), "value": fmt.pct(w["value"]),
+         "sub": fmt._("won / (won + lost) = %(won)s / (%(won)s + %(lost)s); open deals are not in it",
+                      won=fmt.num(w["won"]), lost=fmt.num(w["lost"]))},
+        {"id": "cycle", "label": fmt._("Sales cycle"), "value": fmt.days(won["median"]),
+         "sub": fmt.ngettext("median of %(n)s won deal; mean %(mean)s", "median of %(n)s won deals; mean %(mean)s",
+                             won["n"], n=fmt.num(won["n"]), mean=fmt.days(won["mean"]))},
     ]
     main = c["forecast"]["main"]
     if main:
-        cards.append({"id": "forecast", "label": fmt.t("kpi_forecast", days=c["forecast"]["horizon_days"]),
+        cards.append({"id": "forecast", "label": fmt._("Forecast, next %(days)s days", days=c["forecast"]["horizon_days"]),
                       "value": fmt.short(main["expected"]),
-                      "sub": fmt.t("kpi_forecast_sub", method=main["label"], p10=fmt.short(main["p10"]),
-                                   p90=fmt.short(main["p90"]))})
-    cards.append({"id": "stuck", "label": fmt.t("kpi_stuck"), "value": fmt.num(c["stuck"]["count"]),
-                  "sub": fmt.t("kpi_stuck_sub", amount=fmt.short(c["stuck"]["amount"])),
+                      "sub": fmt._("%(method)s; P10–P90 %(p10)s – %(p90)s", method=main["label"],
+                                   p10=fmt.short(main["p10"]), p90=fmt.short(main["p90"]))})
+    cards.append({"id": "stuck", "label": fmt._("Stuck deals"), "value": fmt.num(c["stuck"]["count"]),
+                  "sub": fmt._("%(amount)s waiting too long", amount=fmt.short(c["stuck"]["amount"])),
                   "warn": bool(c["stuck"]["count"])})
-    cards.append({"id": "rotting", "label": fmt.t("kpi_rotting"), "value": fmt.num(c["rotting"]["count"]),
-                  "sub": fmt.t("kpi_rotting_sub", amount=fmt.short(c["rotting"]["amount"])),
+    cards.append({"id": "rotting", "label": fmt._("Rotting deals"), "value": fmt.num(c["rotting"]["count"]),
+                  "sub": fmt._("%(amount)s without recent activity", amount=fmt.short(c["rotting"]["amount"])),
                   "warn": bool(c["rotting"]["count"])})
     return cards
 
@@ -662,7 +688,7 @@ def _layout(chart: dict, width: int) -> None:
 
 
 def _desc(rows: Iterable[tuple[str, str]], fmt: _Fmt) -> str:
-    return "; ".join(fmt.t("desc_row", label=label, value=value) for label, value in rows) + "."
+    return "; ".join(fmt._("%(label)s: %(value)s", label=label, value=value) for label, value in rows) + "."
 
 
 def _chart_pipeline(c: dict, fmt: _Fmt) -> dict:
@@ -671,20 +697,21 @@ def _chart_pipeline(c: dict, fmt: _Fmt) -> dict:
         if s["terminal"]:
             continue
         rows.append({"label": s["label"], "value": s["open_amount"], "class": "open",
-                     "text": f"{fmt.short(s['open_amount'])} · {fmt.t('deals_n', n=fmt.num(s['open_count']))}"})
+                     "text": f"{fmt.short(s['open_amount'])} · {fmt.deals(s['open_count'])}"})
     for key in ("won", "lost"):
         o = c["outcomes"][key]
-        rows.append({"label": fmt.t(key), "value": o["amount"], "class": key, "sep": key == "won",
-                     "text": f"{fmt.short(o['amount'])} · {fmt.t('deals_n', n=fmt.num(o['count']))}"})
+        rows.append({"label": fmt._(OUTCOME_LABELS[key]), "value": o["amount"], "class": key, "sep": key == "won",
+                     "text": f"{fmt.short(o['amount'])} · {fmt.deals(o['count'])}"})
     ax = axis(max([r["value"] for r in rows] + [0]), fmt.short)
     for r in rows:
         r["segments"] = [{"start": 0.0, "width": _frac(r["value"], ax["max"]), "class": r["class"]}]
         r["tooltip"] = f"{r['label']}: {r['text']}"
         r["label"] = _short(r["label"])
-    return {"id": "chart-pipeline", "title": fmt.t("chart_pipeline"), "x_title": fmt.t("axis_amount", currency=fmt.currency),
+    return {"id": "chart-pipeline", "title": fmt._("Open pipeline by stage, with won and lost deals"),
+            "x_title": fmt._("Amount (%(currency)s)", currency=fmt.currency),
             "axis": ax, "rows": rows, "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
-            "legend": [{"label": fmt.t("legend_open"), "class": "open"}, {"label": fmt.t("legend_won"), "class": "won"},
-                       {"label": fmt.t("legend_lost"), "class": "lost"}]}
+            "legend": [{"label": fmt._("Open deals"), "class": "open"}, {"label": fmt._("Won"), "class": "won"},
+                       {"label": fmt._("Lost"), "class": "lost"}]}
 
 
 def _chart_conversion(c: dict, fmt: _Fmt) -> dict:
@@ -692,17 +719,18 @@ def _chart_conversion(c: dict, fmt: _Fmt) -> dict:
     ax = axis(max([s["reached"] for s in stages] + [0]), lambda v: fmt.num(v), integer=True)
     rows = []
     for s in stages:
-        text = fmt.t("deals_n", n=fmt.num(s["reached"]))
+        text = fmt.deals(s["reached"])
         if s["next"] is not None:
-            text += " · " + fmt.t("to_next", pct=fmt.pct(s["conversion"], 0) if s["conversion"] is not None
-                                  else fmt.t("na"), stage=s["next_label"])
+            text += " · " + fmt._("%(pct)s to %(stage)s", pct=fmt.pct(s["conversion"], 0) if s["conversion"] is not None
+                                  else fmt._("n/a"), stage=s["next_label"])
         rows.append({"label": _short(s["label"]), "value": s["reached"], "text": text,
                      "tooltip": f"{s['label']}: {text}",
                      "segments": [{"start": 0.0, "width": _frac(s["reached"], ax["max"]),
                                    "class": "won" if s["terminal"] else "open"}]})
-    return {"id": "chart-conversion", "title": fmt.t("chart_conversion"), "x_title": fmt.t("axis_deals"), "axis": ax,
+    return {"id": "chart-conversion", "title": fmt._("Deals that reached each stage, and conversion to the next"),
+            "x_title": fmt._("Deals that reached the stage"), "axis": ax,
             "rows": rows, "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
-            "legend": [{"label": fmt.t("col_reached"), "class": "open"}, {"label": fmt.t("legend_won"), "class": "won"}]}
+            "legend": [{"label": fmt._("Reached"), "class": "open"}, {"label": fmt._("Won"), "class": "won"}]}
 
 
 def _chart_time(c: dict, fmt: _Fmt) -> dict:
@@ -712,16 +740,18 @@ def _chart_time(c: dict, fmt: _Fmt) -> dict:
     rows = []
     for s in stages:
         median = s["median_days"]
-        text = fmt.days(median) if median is not None else fmt.t("na")
+        text = fmt.days(median) if median is not None else fmt._("n/a")
         if s["max_days"]:
             text += f" / {fmt.days(s['max_days'])}"
         rows.append({"label": _short(s["label"]), "value": median, "text": text, "tooltip": f"{s['label']}: {text}",
                      "segments": [{"start": 0.0, "width": _frac(median, ax["max"]), "class": "over" if s["over"] else "open"}],
                      "marker": _frac(s["max_days"], ax["max"]) if s["max_days"] else None})
-    return {"id": "chart-time", "title": fmt.t("chart_time"), "x_title": fmt.t("axis_days"), "axis": ax, "rows": rows,
+    return {"id": "chart-time", "title": fmt._("Median days in stage against the stage's limit"),
+            "x_title": fmt._("Days in stage (median)"), "axis": ax, "rows": rows,
             "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
-            "legend": [{"label": fmt.t("legend_median"), "class": "open"}, {"label": fmt.t("legend_over"), "class": "over"},
-                       {"label": fmt.t("legend_limit"), "class": "marker"}]}
+            "legend": [{"label": fmt._("Median days in stage"), "class": "open"},
+                       {"label": fmt._("Median over the limit"), "class": "over"},
+                       {"label": fmt._("Limit (max_days)"), "class": "marker"}]}
 
 
 def _chart_totals(c: dict, fmt: _Fmt) -> dict | None:
@@ -738,10 +768,12 @@ def _chart_totals(c: dict, fmt: _Fmt) -> dict | None:
         rows.append({"label": _short(t["label"]), "text": text, "tooltip": f"{t['label']}: {text}",
                      "class": f"m{i}", "band": [_frac(t["p10"], ax["max"]), _frac(t["p90"], ax["max"])],
                      "dot": _frac(t["expected"], ax["max"]), "segments": []})
-    return {"id": "chart-totals", "title": fmt.t("chart_totals", days=f["horizon_days"]),
-            "x_title": fmt.t("axis_revenue", currency=fmt.currency), "axis": ax, "rows": rows,
+    return {"id": "chart-totals",
+            "title": fmt._("Forecast of revenue won within %(days)s days: expected value and P10–P90 band per method",
+                           days=f["horizon_days"]),
+            "x_title": fmt._("Revenue (%(currency)s)", currency=fmt.currency), "axis": ax, "rows": rows,
             "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
-            "legend": [{"label": fmt.t("legend_expected"), "class": "dot"}, {"label": fmt.t("legend_band"), "class": "band"}]}
+            "legend": [{"label": fmt._("Expected"), "class": "dot"}, {"label": fmt._("P10–P90"), "class": "band"}]}
 
 
 def _chart_months(c: dict, fmt: _Fmt) -> dict | None:
@@ -769,7 +801,7 @@ def _chart_months(c: dict, fmt: _Fmt) -> dict | None:
             bars.append({"class": f"m{i}", "value": _frac(r["expected"], ax["max"]), "p10": _frac(r["p10"], ax["max"]),
                          "p90": _frac(r["p90"], ax["max"]), "tooltip": f"{m['long']} – {text}"})
         first = m["methods"].get(names[0]) or {}
-        desc.append((m["long"], f"{fmt.t('deals_n', n=fmt.num(m['deals']))}, {fmt.t('expected').lower()} "
+        desc.append((m["long"], f"{fmt.deals(m['deals'])}, {fmt._('Expected').lower()} "
                                 f"{fmt.short(first.get('expected'))}"))
         year = ""
         if m["key"][:1].isdigit():
@@ -778,13 +810,14 @@ def _chart_months(c: dict, fmt: _Fmt) -> dict | None:
                 year = m["key"][:4]
         else:
             label = m["label"]
-        groups.append({"label": label, "year": year, "sub": fmt.t("deals_n", n=fmt.num(m["deals"])), "bars": bars,
-                       "tooltip": f"{m['long']}: {fmt.t('deals_n', n=fmt.num(m['deals']))}, {fmt.money(m['amount'])}"})
-    legend = [{"label": fmt.t("legend_expected") + " – " + meth["label"], "class": f"m{i}"}
+        groups.append({"label": label, "year": year, "sub": fmt.deals(m["deals"]), "bars": bars,
+                       "tooltip": f"{m['long']}: {fmt.deals(m['deals'])}, {fmt.money(m['amount'])}"})
+    legend = [{"label": fmt._("Expected") + " – " + meth["label"], "class": f"m{i}"}
               for i, meth in enumerate(f["methods"])]
-    legend.append({"label": fmt.t("legend_band"), "class": "whisker"})
-    return {"id": "chart-months", "title": fmt.t("chart_months"), "x_title": fmt.t("axis_month"),
-            "y_title": fmt.t("axis_revenue", currency=fmt.currency), "axis": ax, "groups": groups,
+    legend.append({"label": fmt._("P10–P90"), "class": "whisker"})
+    return {"id": "chart-months", "title": fmt._("Expected revenue by month of expected close, with P10–P90 bands"),
+            "x_title": fmt._("Month of expected close"),
+            "y_title": fmt._("Revenue (%(currency)s)", currency=fmt.currency), "axis": ax, "groups": groups,
             "series": len(names), "desc": _desc(desc, fmt), "legend": legend}
 
 
@@ -800,17 +833,19 @@ def _chart_quota(c: dict, fmt: _Fmt) -> dict | None:
         projected = _frac(r["projected_attainment"], ax["max"])
         text = f"{fmt.pct(r['projected_attainment'], 0)} ({fmt.short(r['projected'])} / {fmt.short(r['quota'])})"
         rows.append({"label": _short(r["owner"]), "text": text,
-                     "tooltip": (f"{r['owner']}: {fmt.t('won_qtd')} {fmt.money(r['won'])}, {fmt.t('forecast_qe')} "
-                                 f"{fmt.money(r['forecast'])}, {fmt.t('quota')} {fmt.money(r['quota'])}"),
+                     "tooltip": (f"{r['owner']}: {fmt._('Won this quarter')} {fmt.money(r['won'])}, "
+                                 f"{fmt._('Forecast to quarter end')} "
+                                 f"{fmt.money(r['forecast'])}, {fmt._('Quota')} {fmt.money(r['quota'])}"),
                      "segments": [{"start": 0.0, "width": won, "class": "won"},
                                   {"start": won, "width": max(0.0, projected - won), "class": "forecast"}],
                      "whisker": [_frac(r["projected_p10"], ax["max"]), _frac(r["projected_p90"], ax["max"])]})
-    return {"id": "chart-quota", "title": fmt.t("chart_quota"), "x_title": fmt.t("axis_quota"), "axis": ax,
+    return {"id": "chart-quota", "title": fmt._("Won and forecast revenue as %% of quota, per owner"),
+            "x_title": fmt._("%% of quarterly quota"), "axis": ax,
             "rows": rows, "line": _frac(1.0, ax["max"]), "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
-            "legend": [{"label": fmt.t("legend_won_qtd"), "class": "won"},
-                       {"label": fmt.t("legend_forecast_qe"), "class": "forecast"},
-                       {"label": fmt.t("legend_band"), "class": "whisker"},
-                       {"label": fmt.t("legend_quota"), "class": "line"}]}
+            "legend": [{"label": fmt._("Won this quarter"), "class": "won"},
+                       {"label": fmt._("Forecast to quarter end (weighted)"), "class": "forecast"},
+                       {"label": fmt._("P10–P90"), "class": "whisker"},
+                       {"label": fmt._("Quota (100 %%)"), "class": "line"}]}
 
 
 def _chart_backlog(c: dict, fmt: _Fmt) -> dict | None:
@@ -821,11 +856,12 @@ def _chart_backlog(c: dict, fmt: _Fmt) -> dict | None:
     ax = axis(max(p["backlog"] for p in points), fmt.short)
     last = points[-1]["week"] or 1
     pts = [{"x": round(p["week"] / last, 6), "y": _frac(p["backlog"], ax["max"]), "week": p["week"],
-            "tooltip": f"{fmt.t('col_week')} {p['week']} ({fmt.date(p['date'])}): {fmt.money(p['backlog'])}"}
+            "tooltip": f"{fmt._('Week')} {p['week']} ({fmt.date(p['date'])}): {fmt.money(p['backlog'])}"}
            for p in points]
     step = max(1, math.ceil(last / 12))
     xticks = [{"pos": round(w / last, 6), "label": str(w)} for w in range(0, last + 1, step)]
-    desc = [(f"{fmt.t('col_week')} {p['week']}", fmt.short(p["backlog"])) for p in points[:: max(1, len(points) // 6)]]
-    return {"id": "chart-backlog", "title": fmt.t("chart_backlog", weeks=last), "x_title": fmt.t("axis_week"),
-            "y_title": fmt.t("axis_backlog", currency=fmt.currency), "axis": ax, "xticks": xticks, "points": pts,
-            "desc": _desc(desc, fmt), "legend": [{"label": fmt.t("legend_backlog"), "class": "won"}]}
+    desc = [(f"{fmt._('Week')} {p['week']}", fmt.short(p["backlog"])) for p in points[:: max(1, len(points) // 6)]]
+    return {"id": "chart-backlog", "title": fmt._("Backlog projected over the next %(weeks)s weeks", weeks=last),
+            "x_title": fmt._("Weeks from today"),
+            "y_title": fmt._("Backlog (%(currency)s)", currency=fmt.currency), "axis": ax, "xticks": xticks, "points": pts,
+            "desc": _desc(desc, fmt), "legend": [{"label": fmt._("Projected backlog"), "class": "won"}]}

@@ -424,7 +424,7 @@ class Runner:
         def notify(channel: str, to: str | None = None, subject: str = "", template: str | None = None,
                    body: str | None = None) -> None:
             context = {"deal": doc.deal, "job": {"id": job.id, "title": job.text(self.wf.locale)},
-                       "now": self.now.isoformat(), "workflow": {"name": self.wf.name}}
+                       "now": self.now.isoformat(), "workflow": {"name": self.wf.name}, "locale": self.wf.locale}
             recipient = self.templates.render_string(to, **context).strip() if to else doc.deal.get("owner")
             if body is None:  # a literal body is sent as it is; else the template renders one
                 body = self.templates.render(template or "action_message.txt.j2", **context)

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 import jinja2
 from jinja2 import select_autoescape
 
+from .catalogs import COMPANY_FOLDER, Catalogs
 from .diagnostics import Diagnostic, FlowctlError
 from .expressions import MAX_OUTPUT, SafeEnvironment
 
@@ -151,24 +152,30 @@ AUTOESCAPE = select_autoescape(enabled_extensions=("html", "htm", "xml", "svg", 
 
 
 class Templates:
-    def __init__(self, folders: Iterable[str | os.PathLike]):
+    def __init__(self, folders: Iterable[str | os.PathLike], catalogs: Catalogs | None = None):
         self.folders = [str(f) for f in folders if Path(f).is_dir()]
+        self.catalogs = catalogs if catalogs is not None else Catalogs()
         self.env = SafeEnvironment(
             loader=jinja2.FileSystemLoader(self.folders),
             autoescape=AUTOESCAPE,
             undefined=jinja2.ChainableUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            extensions=["jinja2.ext.i18n"],
         )
+        self.env.policies["ext.i18n.trimmed"] = True  # babel.cfg extracts with `trimmed` too
         from . import i18n
-        i18n.install(self.env)  # money, dates and numbers for the locale, in every template
+        i18n.install(self.env, self.catalogs)  # words, money, dates and numbers for the locale, in every template
 
     @classmethod
     def for_workflow(cls, workflow_path: str | None, plugin_dirs: Iterable[Path]) -> "Templates":
         folders: list[str | os.PathLike] = []
+        catalogs: list[Path] = []
         if workflow_path:
-            folders.append(Path(workflow_path).resolve().parent / "templates")
+            here = Path(workflow_path).resolve().parent
+            folders.append(here / "templates")
+            catalogs.append(here / COMPANY_FOLDER)
         folders.extend(plugin_dirs)
-        return cls(folders)
+        return cls(folders, Catalogs(catalogs))
 
     def add_filters(self, **filters: Any) -> None:
         self.env.filters.update(filters)

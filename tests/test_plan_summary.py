@@ -111,7 +111,7 @@ def test_long_lists_are_cut_and_counted():
 def test_markdown_helpers():
     assert table(("a", "b"), [(1, 2)], right=(1,)) == "| a | b |\n|---|--:|\n| 1 | 2 |"
     assert escape("a\nb  c") == "a b c" and escape(None) == "" and escape("x\x07y") == "x y"
-    assert escape("|*_[]`\\") == "\\|\\*\\_\\[\\]\\`\\\\"
+    assert escape("|*_[]`\\") == "\\|*_\\[\\]\\`\\\\"
 
 
 def test_pipeline_of_a_snapshot_and_of_a_run_agree():

@@ -123,6 +123,14 @@ def test_builtin_labels_in_three_languages(name, plugins):
         assert {"en", "es", "de"} <= set(s["description"]), s["id"]
 
 
+def test_six_stage_speaks_french_too(plugins):
+    workflow, _ = load("builtin:six-stage", plugins)
+    for s in workflow.stages:
+        assert s.name["fr"].strip() and all(job.title["fr"].strip() for job in s.jobs), s.id
+        assert all(gate.message["fr"].strip() for gate in s.gates), s.id
+    assert workflow.stage_by_id["qualified"].text("fr") == "Qualifiée"
+
+
 @pytest.mark.parametrize("name", ["six-stage", "seven-stage"])
 def test_builtin_probabilities_do_not_fall(name, plugins):
     workflow, _ = load(f"builtin:{name}", plugins)
@@ -171,7 +179,7 @@ def test_show_merged_places_added_and_drops_removed():
     prospect = stage(doc, "prospect")
     # Changed field by field: the probability is the overlay's, everything else the base's.
     assert prospect["probability"] == 0.08
-    assert prospect["name"] == {"en": "Prospect", "es": "Perspectiva", "de": "Interessent"}
+    assert prospect["name"] == {"en": "Prospect", "es": "Perspectiva", "de": "Interessent", "fr": "Prospect"}
     assert prospect["max_days"] == 21
     # check-credit placed after verify-prospect; meet-producers removed.
     assert ids(prospect["jobs"]) == ["verify-prospect", "check-credit"]

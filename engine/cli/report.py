@@ -35,7 +35,7 @@ def _output_option(what: str) -> Any:
 
 def _locale_option(fn: Any) -> Any:
     return click.option("--locale", default=None, metavar="LOCALE",
-                        help="Language and formats: en, es, de (default: the workflow's locale).")(fn)
+                        help="Language and formats: en, es, de, fr (default: the workflow's locale).")(fn)
 
 
 def _template_option(fn: Any) -> Any:
@@ -153,7 +153,8 @@ def report(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outp
                                 capacity=capacity, weeks=weeks, trials=trials,
                                 meta={"now": stream.today.isoformat(),
                                       "as_of": stream.when.isoformat() if stream.when else None,
-                                      "skipped": len(stream.errors), "template": name})
+                                      "skipped": len(stream.errors), "template": name},
+                                catalogs=templates.catalogs)
     finally:
         if store is not None:
             store.close()
