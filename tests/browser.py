@@ -65,7 +65,9 @@ def _run(browser: str, url: str, extra: list[str], timeout: int = TIMEOUT) -> su
 
 
 def url_of(path: str | os.PathLike) -> str:
-    return Path(path).resolve().as_uri()
+    """A file's URL; `page.html#x` keeps its fragment (a page that reads it)."""
+    file, hash_, fragment = str(path).partition("#")
+    return Path(file).resolve().as_uri() + hash_ + fragment
 
 
 def console_messages(stderr: str) -> list[str]:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from clirun import invoke
-from flowctl.annotations import annotation, escape_data, escape_property, workspace_path
+from flowctl.annotations import annotation, escape_data, workspace_path
 from flowctl.diagnostics import Diagnostic
 
 COMMAND = re.compile(r"^::(error|warning)(?: ([^:]*))?::(.*)$")

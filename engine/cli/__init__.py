@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Evaluate every deal, run automated jobs, notify, and record history."),
     "status": ("inspect", "The pipeline by stage (count, amount, weighted amount) and the deals that need attention."),
     "explain": ("inspect", "Why DEAL (an id or a file) is where it is: each job, each gate with the values it saw."),
+    "board": ("board", "The pipeline as a board, one self-contained HTML page: a column per stage with its count "
+                       "and amount, a card per open deal, won and lost at the end."),
     "done": ("record", "Record that JOB of DEAL is done, in the deal file (every other byte kept)."),
     "approve": ("record", "Record an approval of GATE for DEAL by ROLE, in the deal file (every other byte kept)."),
     "impact": ("impact", "What changing the workflow from --against to -w would do to today's deals: who moves, "
