@@ -58,5 +58,5 @@ def annotation(d: Diagnostic) -> str:
     return f"::{level} {','.join(properties)}::{escape_data(message)}" if properties else f"::{level}::{escape_data(message)}"
 
 
-def annotations(diagnostics: Iterable[Diagnostic]) -> list[str]:
+def github_annotations(diagnostics: Iterable[Diagnostic]) -> list[str]:
     return [annotation(d) for d in diagnostics]

@@ -92,21 +92,22 @@ class BoardBuilder:
         blockers = []
         for gate in state.current_gates:
             if not gate.ok:
-                spec = wf.gate_by_id.get(gate.id)
-                says = spec.text(self.locale) if spec is not None and spec.message and not gate.error and not gate.missing \
-                    else gate.message
+                gate_spec = wf.gate_by_id.get(gate.id)
+                plain = gate_spec is not None and gate_spec.message and not gate.error and not gate.missing
+                says = gate_spec.text(self.locale) if plain and gate_spec is not None else gate.message
                 blockers.append({"kind": "gate", "id": gate.id, "text": text(says)})
         for job in state.current_jobs:
             if job.required and job.status in ("pending", "overdue"):
-                spec = wf.job_by_id.get(job.id)
-                blockers.append({"kind": "job", "id": job.id, "text": text(spec.text(self.locale) if spec else job.id),
+                job_spec = wf.job_by_id.get(job.id)
+                blockers.append({"kind": "job", "id": job.id,
+                                 "text": text(job_spec.text(self.locale) if job_spec else job.id),
                                  "overdue": job.status == "overdue"})
         card["blockers"] = blockers
         return card
 
     def build(self, meta: dict | None = None) -> dict:
         """The context of board.html.j2."""
-        columns = []
+        columns: list[dict[str, Any]] = []
         for key, col in self.columns.items():
             stage = self.wf.stage_by_id.get(key)
             if stage is not None and stage.terminal and not col.count:

@@ -132,8 +132,8 @@ class Catalogs:
             (BUILTIN / name / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()
 
     def _load(self, name: str) -> list[gettext.NullTranslations]:
-        out = [company_catalog(f / name / "LC_MESSAGES" / f"{DOMAIN}.po") for f in self.folders
-               if (f / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()]
+        out: list[gettext.NullTranslations] = [company_catalog(f / name / "LC_MESSAGES" / f"{DOMAIN}.po")
+                                               for f in self.folders if (f / name / "LC_MESSAGES" / f"{DOMAIN}.po").is_file()]
         builtin = builtin_catalog(name)
         return out + ([builtin] if builtin is not None else [])
 

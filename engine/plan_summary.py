@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from .markdown import escape, table
 from .model import Workflow
@@ -74,10 +74,10 @@ def _change(before: float | None, after: float, currency: str | None = None) -> 
     return ("+" if delta > 0 else "−") + text
 
 
-def _capped(rows: list, what: str) -> tuple[list, str]:
+def _capped(rows: Sequence[Any], what: str) -> tuple[list, str]:
     if len(rows) <= MAX_ROWS:
-        return rows, ""
-    return rows[:MAX_ROWS], f"\n\n… and {len(rows) - MAX_ROWS:,} more {what}."
+        return list(rows), ""
+    return list(rows[:MAX_ROWS]), f"\n\n… and {len(rows) - MAX_ROWS:,} more {what}."
 
 
 def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | None) -> str:
@@ -94,7 +94,7 @@ def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | N
 
     out += ["### Who moves", ""]
     if result.transitions:
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for t in sorted(result.transitions, key=lambda t: t["deal"]):
             src, dst = t["from"], t["to"]
             if t["outcome"] in ("won", "lost"):
@@ -151,22 +151,23 @@ def _forecast(workflow: Workflow, label: dict, cur: str, before: Pipeline | None
             ("**Weighted pipeline** (stage-weighted forecast)",
              f"**{_money(b.total('weighted'), cur)}**" if known else "—", f"**{_money(after.total('weighted'), cur)}**",
              _change(b.total("weighted") if known else None, after.total("weighted"), cur))]
+    rows_out: list[tuple[str, ...]] = list(rows)
     for name, was, now in (("Won", b.won, after.won), ("Lost", b.lost, after.lost)):
-        rows.append((name, f"{was[0]:,.0f} · {_money(was[1], cur)}" if known else "—",
+        rows_out.append((name, f"{was[0]:,.0f} · {_money(was[1], cur)}" if known else "—",
                      f"{now[0]:,.0f} · {_money(now[1], cur)}", _change(was[1] if known else None, now[1], cur)))
     stage_rows = []
     for s in workflow.stages:
         if s.terminal:
             continue
-        was, now = b.by_stage.get(s.id), after.by_stage.get(s.id)
-        if not was and not now:
+        old, new = b.by_stage.get(s.id), after.by_stage.get(s.id)
+        if not old and not new:
             continue
-        was = was or {"count": 0, "amount": 0.0}
-        now = now or {"count": 0, "amount": 0.0}
-        stage_rows.append((escape(label[s.id]), f"{was['count']:,.0f} · {_money(was['amount'], cur)}" if known else "—",
-                           f"{now['count']:,.0f} · {_money(now['amount'], cur)}",
-                           _change(was["count"] if known else None, now["count"])))
+        old = old or {"count": 0, "amount": 0.0}
+        new = new or {"count": 0, "amount": 0.0}
+        stage_rows.append((escape(label[s.id]), f"{old['count']:,.0f} · {_money(old['amount'], cur)}" if known else "—",
+                           f"{new['count']:,.0f} · {_money(new['amount'], cur)}",
+                           _change(old["count"] if known else None, new["count"])))
     return ["### Forecast before and after", "",
-            table(("", title, "After this run", "Change"), rows, right=(1, 2, 3)), "",
+            table(("", title, "After this run", "Change"), rows_out, right=(1, 2, 3)), "",
             table(("Stage", "Before: deals · amount", "After: deals · amount", "Change in deals"), stage_rows,
                   right=(1, 2, 3)) if stage_rows else "No open deals.", ""]

@@ -7,7 +7,7 @@ import sys
 import click
 import yaml
 
-from ..annotations import annotations
+from ..annotations import github_annotations
 from ..compiled import CompiledWorkflow
 from ..deals import check_deal, find_files, split_deals
 from ..diagnostics import Diagnostic, FlowctlError, has_errors
@@ -98,7 +98,7 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
     if fmt == "json":
         echo_json(diagnostics_json(diagnostics))
     else:
-        for line in annotations(diagnostics) if fmt == "github" else (d.format() for d in diagnostics):
+        for line in github_annotations(diagnostics) if fmt == "github" else (d.format() for d in diagnostics):
             click.echo(line)
         errors = sum(d.severity == "error" for d in diagnostics)
         warnings = len(diagnostics) - errors
