@@ -46,6 +46,10 @@ class ActionContext:
     dry_run: bool
     render: Callable[..., str]  # render(template_name, **context) -> text, sandboxed, override order applied
     notify: Callable[..., None]  # notify(channel, to=None, subject='', template=None, body=None): queues a message in the outbox (subject and to are templates over deal/job; body is literal, else `template` renders it)
+    # The same for every attempt at this job of this deal on this day (retries, and the one
+    # action a crash may repeat): pass it to a target that de-duplicates (an Idempotency-Key
+    # header, a client token) and the action happens exactly once.
+    idempotency_key: str = ""
 
 
 @dataclasses.dataclass

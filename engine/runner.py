@@ -28,7 +28,7 @@ from .hooktypes import ActionContext
 from .model import Workflow
 from .notify import DIGEST_PART, DIGESTED, Notifier, channels_of, deliver
 from .pipeline import read_checked
-from .store import Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
+from .store import ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
 from .summary import error_summary, state_summary
 from .templating import Templates
 
@@ -67,9 +67,17 @@ class RunResult:
                 "warnings": self.warnings}
 
 
-def _facts(record: DealRecord | None) -> Facts:
-    """What the store knows of a deal that evaluation uses (a fresh copy)."""
-    return Facts(dict(record.first_seen), dict(record.actions_ok)) if record else Facts()
+def _facts(record: DealRecord | None, done: dict[str, dt.date] | None = None) -> Facts:
+    """What the store knows of a deal that evaluation uses (a fresh copy); `done` are the
+    actions the journal holds (some journaled by a run that died before recording the deal)."""
+    first_seen = dict(record.first_seen) if record else {}
+    return Facts(first_seen, {**(done or {}), **(record.actions_ok if record else {})})
+
+
+def idempotency_key(deal_id: str, job_id: str, day: dt.date) -> str:
+    """The same for every attempt at one automated job of one deal on one day, across
+    retries and across a run that repeats the action in flight after a crash."""
+    return f"{deal_id}|{job_id}|{day.isoformat()}"
 
 
 def share(key: str, n: int) -> int:
@@ -122,6 +130,8 @@ class Runner:
         self.seen_ids: set[str] = set()  # deals of this run so far (duplicates; forgetting vanished files)
         self._pending_outbox: list[OutboxItem] = []  # messages queued by `notify` actions
         self._dry_parts: list[OutboxItem] = []  # digest parts, when there is no store to keep them
+        self._failed_actions: set[tuple[str, str]] = set()  # (deal, job): tried once per run, never again in it
+        self._done: dict[str, dict[str, dt.date]] = {}  # journaled actions of the chunk's deals
         # Declared metrics with a target, fed every deal of the run, raise metric_alert.
         configs = alert_configs(workflow)
         self.watch = MetricSet(workflow, now, plugins, configs) if configs else None
@@ -313,16 +323,18 @@ class Runner:
         # Evaluate outside the store's lock (the costly part, done by many processes at
         # once with --jobs); under the lock, only deals whose stored facts changed in
         # between are evaluated again.
-        seen = self.store.deals(ids)
-        early = {doc.deal.get("id"): evaluate(self.cw, doc.deal, self.now, _facts(seen.get(str(doc.deal.get("id")))),
+        seen, done = self.store.deals(ids), self.store.actions_done(ids)
+        early = {doc.deal.get("id"): evaluate(self.cw, doc.deal, self.now,
+                                              _facts(seen.get(str(doc.deal.get("id"))), done.get(str(doc.deal.get("id")))),
                                               file=doc.file) for doc, _ in chunk}
         if self.dry_run:
+            self._done = done
             self._step(chunk, entries, seen, early)
             return
         with self.store.exclusive():  # concurrent runs take turns by batch
-            records = self.store.deals(ids)
-            for deal_id, record in records.items():
-                if _facts(record) != _facts(seen.get(deal_id)):
+            records, self._done = self.store.deals(ids), self.store.actions_done(ids)
+            for deal_id in ids:
+                if _facts(records.get(deal_id), self._done.get(deal_id)) != _facts(seen.get(deal_id), done.get(deal_id)):
                     early.pop(deal_id, None)
             self.store.write(self._step(chunk, entries, records, early))
 
@@ -382,12 +394,12 @@ class Runner:
     def _evaluate_and_act(self, doc: DealDoc, previous: DealRecord | None,
                           state: DealState | None) -> tuple[DealState, list]:
         deal_id = str(doc.deal.get("id"))
-        facts = _facts(previous)
-        results = []
+        facts = _facts(previous, self._done.get(deal_id))
+        results: list[ActionResult] = []
         if state is None:
             state = evaluate(self.cw, doc.deal, self.now, facts, file=doc.file)
         for _ in range(len(self.wf.stages)):  # an action's success may move the deal on
-            jobs = due_actions(state, self.wf)
+            jobs = [j for j in due_actions(state, self.wf) if (deal_id, j.id) not in self._failed_actions]
             if not jobs:
                 break
             progressed = False
@@ -396,9 +408,13 @@ class Runner:
                     self.result.actions.append({"deal": deal_id, "job": job.id, "action": job.uses, "would_run": True})
                     self.result.skipped.append({"what": f"action {job.uses} for {deal_id} ({job.id})", "why": "dry run"})
                     continue
+                queued = len(self._pending_outbox)
                 result = run_action(self.actions.get(job.uses or ""), job, self._action_context(doc, state, job),
                                     self.now, **({"sleep": self.sleep} if self.sleep else {}))
-                results.append(result)
+                if self.store is not None:  # journaled now, with what it queued: a crash cannot repeat it
+                    self.store.journal(Batch(self.run_id, actions=[result], outbox=self._pending_outbox[queued:]))
+                else:
+                    results.append(result)
                 self.result.actions.append({"deal": deal_id, "job": job.id, "action": job.uses, "ok": result.ok,
                                             "attempts": result.attempts, "output": result.output, "error": result.error})
                 if result.ok:
@@ -406,6 +422,7 @@ class Runner:
                     facts.actions_ok[job.id] = self.now
                     progressed = True
                 else:
+                    self._failed_actions.add((deal_id, job.id))
                     self.result.counts["actions_failed"] += 1
                     self.result.errors += 1
                     state.errors.append(f"action {job.uses} of job {job.id} failed: {result.error}")
@@ -437,7 +454,8 @@ class Runner:
             self._pending_outbox.append(item)
 
         return ActionContext(deal=doc.deal, state=state, job=job, params=dict(job.with_), workflow=self.wf,
-                             now=self.now, out_dir=self.out_dir, dry_run=self.dry_run, render=render, notify=notify)
+                             now=self.now, out_dir=self.out_dir, dry_run=self.dry_run, render=render, notify=notify,
+                             idempotency_key=idempotency_key(str(doc.deal.get("id")), job.id, self.now))
 
     def _record(self, state: DealState, previous: DealRecord | None, events: list[Event], summary: dict) -> DealRecord:
         first_seen = dict(previous.first_seen) if previous else {}

@@ -154,6 +154,15 @@ class Store(Protocol):
         earlier ones; events, transitions, action results, outbox items and snapshot rows
         are added, and an event or outbox item whose key exists already is ignored."""
 
+    def journal(self, batch: Batch) -> None:
+        """Write a batch and commit it at once, even inside `exclusive()` (whose step goes
+        on in a new transaction, the lock taken again): used for each action's result the
+        moment it succeeds, so a crash repeats at most the action in flight."""
+
+    def actions_done(self, deal_ids: Iterable[str]) -> dict[str, dict[str, dt.date]]:
+        """Automated jobs whose action succeeded (job id -> first day), by deal, from the
+        action results: also those of a run that died before recording the deal."""
+
     def exclusive(self) -> ContextManager["Store"]:
         """Hold the store's write lock for one read-evaluate-write step: inside it,
         `deals()` sees what other runs committed and `write()` joins the same

@@ -277,6 +277,11 @@ class SQLStore:
         """Insert one row and return its generated id."""
         raise NotImplementedError
 
+    def _commit_step(self, cur: Any) -> None:
+        """Commit the open exclusive step's transaction and begin the next one, taking
+        the write lock again, on the same cursor."""
+        raise NotImplementedError
+
     def _describe(self, exc: BaseException) -> str:
         return " ".join(str(exc).split()) or type(exc).__name__
 
@@ -410,6 +415,27 @@ class SQLStore:
     def _insert(self, cur: Any, table: Table, rows: Iterable[tuple], count: int) -> None:
         """Insert `count` converted rows within the open transaction."""
         cur.executemany(self.dialect.sql(table.insert()), rows)
+
+    def journal(self, batch: Batch) -> None:
+        """Write a batch and commit it now, even inside an exclusive step (which goes on
+        in a new transaction): what it says survives a crash of the rest of the step."""
+        self.write(batch)  # outside a step, its own transaction
+        if self._step is not None:
+            with self._failing("write to"):
+                self._commit_step(self._step)
+
+    def actions_done(self, deal_ids: Iterable[str]) -> dict[str, dict[str, dt.date]]:
+        """job id -> first day it succeeded, by deal, from the action journal: an action
+        journaled by a run that died before recording its deal counts as done."""
+        ids = list(dict.fromkeys(deal_ids))
+        out: dict[str, dict[str, dt.date]] = {}
+        for i in range(0, len(ids), _CHUNK):
+            chunk = tuple(ids[i:i + _CHUNK])
+            for deal_id, job_id, at in self._fetch(
+                    f"SELECT deal_id, job_id, MIN(at) FROM actions WHERE ok AND deal_id IN ({', '.join('?' * len(chunk))})"
+                    " GROUP BY deal_id, job_id", chunk):
+                out.setdefault(deal_id, {})[job_id] = self.dialect.undate(at)
+        return out
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator["SQLStore"]:

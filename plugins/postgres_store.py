@@ -82,6 +82,15 @@ class PostgresStore(SQLStore):
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield cur
 
+    def _commit_step(self, cur: Any) -> None:
+        # The session holds the lock across the COMMIT, so no other writer's step slips in;
+        # psycopg's own COMMIT at the end of its transaction block commits the next one.
+        cur.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+        cur.execute("COMMIT")
+        cur.execute("BEGIN")
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        cur.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+
     def _insert(self, cur: Any, table: Table, rows: Iterable[tuple], count: int) -> None:
         """A batch's rows travel by COPY into a temporary table, then one INSERT ... SELECT
         applies the table's conflict rule: row by row (executemany) each row was its own

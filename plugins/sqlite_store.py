@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import os
 import sqlite3
 import time
@@ -110,6 +111,23 @@ class SQLiteStore(SQLStore):
             raise
         finally:
             cur.close()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator["SQLiteStore"]:
+        """A step also holds an advisory lock on `<store>.lock`: a step that commits an
+        action midway (`journal`) keeps other runs' steps out until it ends."""
+        if self._step is not None or self.path == ":memory:":
+            with super().exclusive():
+                yield self
+            return
+        with open(self.path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            with super().exclusive():
+                yield self
+
+    def _commit_step(self, cur: sqlite3.Cursor) -> None:
+        cur.execute("COMMIT")
+        cur.execute("BEGIN IMMEDIATE")
 
     def _insert_id(self, cur: sqlite3.Cursor, sql: str, params: tuple) -> int:
         cur.execute(sql, params)

@@ -307,3 +307,56 @@ def test_progress_shows_on_a_terminal_and_not_when_piped(project):
     os.close(main_fd)
     assert proc.returncode == 0
     assert b"deals" in out and b"100%" in out
+
+
+COUNTED = WORKFLOW.replace("      - {id: meet, required: false}\n",
+                           "      - {id: meet, required: false}\n"
+                           "      - {id: auto, uses: count}\n")
+
+
+def test_an_action_gets_a_stable_idempotency_key(cli, tmp_path, monkeypatch):
+    project = Project(tmp_path, COUNTED)
+    project.deal("D1", DONE_PROSPECT)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("COUNT_LOG", str(log))
+    cli("--plugin", "fixture_plugins.counting_action", "run", project.deals, *project.args("--now", "2026-01-06"))
+    assert log.read_text().splitlines() == ["D1 auto D1|auto|2026-01-06"]
+
+
+def test_a_failing_action_is_tried_once_per_run_when_another_job_succeeds(cli, tmp_path, monkeypatch):
+    project = Project(tmp_path, COUNTED.replace("      - {id: auto, uses: count}\n",
+                                                "      - {id: auto, uses: count}\n"
+                                                "      - {id: bad, uses: refuse}\n"))
+    project.deal("D1", DONE_PROSPECT)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("COUNT_LOG", str(log))
+    result = cli("--plugin", "fixture_plugins.counting_action", "run", project.deals, *project.args("--now", "2026-01-06"))
+    assert result.exit_code == 1
+    assert sorted(line.split()[1] for line in log.read_text().splitlines()) == ["auto", "bad"]
+    cli("--plugin", "fixture_plugins.counting_action", "run", project.deals, *project.args("--now", "2026-01-07"))
+    assert sorted(line.split()[1] for line in log.read_text().splitlines()) == ["auto", "bad", "bad"]  # next run: again
+
+
+def test_a_crash_repeats_only_the_action_in_flight(tmp_path):
+    """A real process killed by SIGKILL inside the third of five actions of one batch: the
+    next run repeats that one action, not the two journaled before it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    project = Project(tmp_path, COUNTED)
+    for i in range(5):
+        project.deal(f"D{i}", DONE_PROSPECT)
+    log = tmp_path / "calls.log"
+    env = {**os.environ, "COUNT_LOG": str(log), "COUNT_DIE_AT": "3",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "flowctl", "--plugin", "fixture_plugins.counting_action", "run", str(project.deals),
+           *project.args("--now", "2026-01-06")]
+    killed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    env["COUNT_DIE_AT"] = ""
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    calls = [line.split()[0] for line in log.read_text().splitlines()]
+    assert sorted(set(calls)) == [f"D{i}" for i in range(5)]  # none lost
+    assert len(calls) == 6 and calls.count(calls[2]) == 2  # only the one in flight, once more
