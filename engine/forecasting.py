@@ -14,7 +14,8 @@ from collections import Counter
 from typing import Any, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
-from .evaluate import Facts, as_of, evaluate
+from .asof import as_of
+from .evaluate import Facts, evaluate
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState, field_value, group_key, ratio, slim
 from .model import Workflow

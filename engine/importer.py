@@ -55,6 +55,7 @@ class Lookup:
     field: str  # the deal field it fills when empty
     by: str  # the deal field whose value is looked up
     table: dict[str, Any]
+    while_open: bool = False  # the value the deal had while open (a list price): see dated_values
 
 
 @dataclasses.dataclass
@@ -145,6 +146,8 @@ def _check_map(doc: Any, path: str, workflow: Any, problems: list[Diagnostic]) -
             continue
         if not isinstance(spec.get("by"), str):
             problems.append(_err(path, f"lookup.{field}.by must name the deal field whose value is looked up", where))
+        if not isinstance(spec.get("while_open", False), bool):
+            problems.append(_err(path, f"lookup.{field}.while_open must be true or false", where + ("while_open",)))
         if "table" in spec:
             if not isinstance(spec["table"], dict):
                 problems.append(_err(path, f"lookup.{field}.table must map values to values", where + ("table",)))
@@ -189,7 +192,8 @@ def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> No
     """Lookup tables: inline, or a CSV beside the imported one (else beside the map)."""
     for field, spec in m.lookup_specs.items():
         if "table" in spec:
-            m.lookups.append(Lookup(field, spec["by"], {str(k): v for k, v in spec["table"].items()}))
+            m.lookups.append(Lookup(field, spec["by"], {str(k): v for k, v in spec["table"].items()},
+                                    bool(spec.get("while_open"))))
             continue
         candidates = [Path(csv_path).parent / spec["file"], Path(m.file).parent / spec["file"]]
         found = next((p for p in candidates if p.is_file()), None)
@@ -212,7 +216,7 @@ def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> No
             problems.append(_err(m.file, f"lookup.{field}.file: cannot read {found}: {getattr(exc, 'strerror', None) or exc}",
                                  ("lookup", field, "file")))
             continue
-        m.lookups.append(Lookup(field, spec["by"], table))
+        m.lookups.append(Lookup(field, spec["by"], table, bool(spec.get("while_open"))))
 
 
 # ---------------------------------------------------------------------------------
@@ -317,14 +321,19 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
             deal[field] = convert(raw, m.types.get(field, "string"))
         except ValueError as exc:
             raise ValueError(f"{field} (column {column}): {exc}") from None
+    open_values: dict[str, Any] = {}
     for lookup in m.lookups:
-        if deal.get(lookup.field) in (None, ""):
-            found = lookup.table.get(str(deal.get(lookup.by)))
-            if found not in (None, ""):
-                try:
-                    deal[lookup.field] = convert(str(found), m.types.get(lookup.field, "string"))
-                except ValueError as exc:
-                    raise ValueError(f"{lookup.field} from the lookup table: {exc}") from None
+        found = lookup.table.get(str(deal.get(lookup.by)))
+        if found in (None, ""):
+            continue
+        try:
+            value = convert(str(found), m.types.get(lookup.field, "string"))
+        except ValueError as exc:
+            raise ValueError(f"{lookup.field} from the lookup table: {exc}") from None
+        if lookup.while_open:
+            open_values[lookup.field] = value
+        elif deal.get(lookup.field) in (None, ""):
+            deal[lookup.field] = value
     for field, value in m.constants.items():
         deal.setdefault(field, value)
     if deal.get("outcome") not in (None, *OUTCOMES):
@@ -337,8 +346,11 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
                 history.append({"stage": stage, "at": convert(raw, "date")})
             except ValueError as exc:
                 raise ValueError(f"history {stage} (column {column}): {exc}") from None
+    history.sort(key=lambda h: h["at"])
+    _stage_as_history(deal, history)
+    _dated_values(deal, history, open_values)
     if history:
-        deal["history"] = sorted(history, key=lambda h: h["at"])
+        deal["history"] = history
     for field, value in deal.items():  # values and constants from the map, lookups: numbers stay sane
         try:
             _check_number(value)
@@ -353,6 +365,44 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
     deal["id"] = str(deal["id"])
     order = {k: i for i, k in enumerate(FIELD_ORDER)}
     return dict(sorted(deal.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def _stage_as_history(deal: dict, history: list[dict]) -> None:
+    """The row's stage is a fact of the export, not a claim: an entry dated by the
+    row's dates (a closed deal's close, else the latest stage date it has, else
+    `created`); undated, it says nothing."""
+    stage = deal.pop("stage", None)
+    if not isinstance(stage, str) or any(h.get("stage") == stage for h in history):
+        return
+    at = deal.get("closed_at") if deal.get("outcome") in ("won", "lost") else None
+    at = at or (history[-1]["at"] if history else deal.get("created"))
+    if at is not None:
+        history.append({"stage": stage, "at": at})
+        history.sort(key=lambda h: h["at"])
+
+
+def _dated_values(deal: dict, history: list[dict], open_values: dict[str, Any]) -> None:
+    """A `while_open` lookup (a product's list price) is the field's value while the deal
+    was open: an open deal has it, a lost deal keeps it (what was lost, not the export's
+    0), and it is dated at the deal's first known date; a won deal's own value is dated
+    at its close, so that as of an earlier date the deal is worth what it was then."""
+    outcome = deal.get("outcome") or "open"
+    first = history[0]["at"] if history else deal.get("created")
+    for field, value in open_values.items():
+        own = deal.get(field)
+        if outcome == "open" and own in (None, ""):
+            deal[field] = own = value
+        elif outcome == "lost" and own in (None, "", 0):
+            deal[field] = own = value
+        if first is not None:
+            if not history or history[0]["at"] != first:
+                history.insert(0, {"at": first})
+            history[0][field] = value
+        if outcome == "won" and deal.get("closed_at") and own not in (None, "") and own != value:
+            at_close = next((h for h in history if h["at"] == deal["closed_at"] and field not in h), None)
+            if at_close is None:
+                history.append(at_close := {"at": deal["closed_at"]})
+            at_close[field] = own
 
 
 class _Blank(dict):

@@ -12,7 +12,8 @@ from typing import Callable, Iterable, Iterator
 from .compiled import CompiledWorkflow
 from .deals import DealDoc, check_deal, find_files, read_deals
 from .diagnostics import Diagnostic, FlowctlError
-from .evaluate import DealState, Facts, as_of, evaluate
+from .asof import as_of
+from .evaluate import DealState, Facts, evaluate
 from .yamlio import locate_all
 
 
@@ -48,8 +49,9 @@ def read_checked(cw: CompiledWorkflow, file: str) -> tuple[str | None, list[tupl
 
 
 def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, when: dt.date | None = None,
-                 facts: Callable[[str], Facts] | None = None) -> Iterator[Item]:
-    """Every deal's state on `now` (or as it stood on `when`)."""
+                 facts: Callable[[str], Facts] | None = None, left_out: list[str] | None = None) -> Iterator[Item]:
+    """Every deal's state on `now` (or as it stood on `when`). A deal with no dated fact
+    by `when` did not exist yet: it is skipped, and its id appended to `left_out`."""
     seen: set[str] = set()
     for file in find_files(paths):
         _, docs, problems = read_checked(cw, file)
@@ -68,6 +70,8 @@ def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, wh
             if when is not None:
                 deal, day = as_of(deal, when), when
                 if deal is None:
+                    if left_out is not None:
+                        left_out.append(deal_id)
                     continue
             state = evaluate(cw, deal, day, facts(deal_id) if facts else Facts(), file=file)
             yield Item(file, deal_id, state, found, doc)

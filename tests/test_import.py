@@ -111,12 +111,52 @@ def test_open_deal_gets_list_price_and_stands_in_engaging(maven, csv_rows):
     deal = yaml.safe_load(text)
     assert deal["product"] == "GTX Pro" and deal["amount"] == 4821  # products.csv's price of "GTX Pro"
     assert deal["outcome"] == "open" and "closed_at" not in deal
-    assert deal["history"] == [{"stage": "engaging", "at": dt.date.fromisoformat(row["engage_date"])}]
+    assert deal["history"] == [{"stage": "engaging", "at": dt.date.fromisoformat(row["engage_date"]), "amount": 4821}]
+    assert "stage" not in deal  # the row's stage is history, never a claim
     workflow, _ = load_workflow(str(maven / "workflow.yaml"), Plugins())
     deal = parse(text, "deal.yaml")  # as flowctl reads it: dates stay ISO strings
     state = evaluate(CompiledWorkflow(workflow), deal, dt.date(2017, 12, 31))
     assert state.stage == "engaging" and state.entered_at.isoformat() == row["engage_date"]
     assert [j.how for j in state.jobs if j.id == "engage"] == ["done_when"]
+
+
+def test_won_value_is_dated_at_the_close_and_lost_keeps_the_list_price(maven, csv_rows):
+    prices = {r["product"]: int(r["sales_price"]) for r in csv.DictReader(open(MAVEN / "products.csv", encoding="utf-8"))}
+    won = next(r for r in csv_rows if r["deal_stage"] == "Won" and r["product"] == "GTX Basic"
+               and r["close_value"] != "550")
+    deal = yaml.safe_load((maven / "deals" / f"{won['opportunity_id']}.yaml").read_text())
+    engaged, closed = dt.date.fromisoformat(won["engage_date"]), dt.date.fromisoformat(won["close_date"])
+    assert deal["amount"] == int(won["close_value"])
+    assert deal["history"] == [{"stage": "engaging", "at": engaged, "amount": 550},
+                               {"stage": "won", "at": closed, "amount": int(won["close_value"])}]
+    lost = next(r for r in csv_rows if r["deal_stage"] == "Lost")
+    deal = yaml.safe_load((maven / "deals" / f"{lost['opportunity_id']}.yaml").read_text())
+    price = prices["GTX Pro" if lost["product"] == "GTXPro" else lost["product"]]
+    assert lost["close_value"] == "0" and deal["amount"] == price and deal["outcome"] == "lost"
+    assert deal["history"][0]["amount"] == price
+
+
+@pytest.mark.parametrize("day", ["2017-04-01", "2017-07-01", "2017-10-01"])
+def test_figures_as_of_a_past_date_match_the_csv(maven, csv_rows, day):
+    """As of D: deals engaged by D exist; won/lost only if closed by D; open ones worth their list price."""
+    prices = {r["product"]: float(r["sales_price"]) for r in csv.DictReader(open(MAVEN / "products.csv", encoding="utf-8"))}
+    prices["GTXPro"] = prices["GTX Pro"]
+    known = [r for r in csv_rows if r["engage_date"] and r["engage_date"] <= day]
+    won = [r for r in known if r["deal_stage"] == "Won" and r["close_date"] <= day]
+    lost = [r for r in known if r["deal_stage"] == "Lost" and r["close_date"] <= day]
+    still_open = [r for r in known if not (r["close_date"] and r["close_date"] <= day)]
+    cycles = [(dt.date.fromisoformat(r["close_date"]) - dt.date.fromisoformat(r["engage_date"])).days for r in won]
+    code, out, err = run("metrics", "-w", str(maven / "workflow.yaml"), "--now", NOW, "--as-of", day, "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    m = {x["id"]: x for x in data["metrics"]}
+    assert (data["deals"], data["left_out"]) == (len(known), len(csv_rows) - len(known))
+    assert (m["win_rate"]["won"], m["win_rate"]["lost"]) == (len(won), len(lost))
+    assert m["won_amount"]["value"] == sum(float(r["close_value"]) for r in won)
+    assert m["open_count"]["value"] == len(still_open)
+    assert m["weighted_pipeline"]["value"] == pytest.approx(sum(prices[r["product"]] * 0.6 for r in still_open))
+    assert m["sales_cycle_days"]["value"]["mean"] == pytest.approx(statistics.mean(cycles), abs=0.005)
+    assert m["sales_cycle_days"]["value"]["median"] == statistics.median(cycles)
 
 
 def test_declared_metrics_of_the_example(maven_metrics):
@@ -181,10 +221,30 @@ def test_small_import_writes_deals(tmp_path):
     a1 = yaml.safe_load((tmp_path / "out" / "A1.yaml").read_text())
     assert a1 == {"id": "A1", "account": "Acme", "owner": "Ann", "product": "GTX Pro", "amount": 100,
                   "created": dt.date(2017, 1, 2), "outcome": "won", "closed_at": dt.date(2017, 2, 1),
-                  "history": [{"stage": "engaging", "at": dt.date(2017, 1, 2)}]}
+                  "history": [{"stage": "engaging", "at": dt.date(2017, 1, 2)}]}  # no while_open: no dated amounts
     a4 = yaml.safe_load((tmp_path / "out" / "A4.yaml").read_text())
     assert a4 == {"id": "A4", "owner": "Bob", "product": "GTX Basic", "amount": 550, "outcome": "open"}
     assert "line 3" in (tmp_path / "out" / "A2.yaml").read_text().splitlines()[0]
+
+
+def test_while_open_lookup_and_stage_column_become_history(tmp_path):
+    lookup = {"amount": {**SMALL_MAP["lookup"]["amount"], "while_open": True}}
+    columns = {**SMALL_MAP["columns"], "stage": "deal_stage"}
+    values = {**SMALL_MAP["values"], "stage": {"Prospecting": "prospecting", "Engaging": "engaging", "Won": "won",
+                                               "Lost": None}}
+    m, c = small(tmp_path, {"lookup": lookup, "columns": columns, "values": values})
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    deal = {i: yaml.safe_load((tmp_path / "out" / f"{i}.yaml").read_text()) for i in ("A1", "A2", "A3", "A4")}
+    assert deal["A1"]["history"] == [{"stage": "engaging", "at": dt.date(2017, 1, 2), "amount": 4821},
+                                     {"stage": "won", "at": dt.date(2017, 2, 1), "amount": 100}]
+    assert deal["A2"]["amount"] == 0  # MG Special has no list price: the export's value stays
+    assert deal["A3"]["amount"] == 550 and deal["A3"]["history"][0]["amount"] == 550
+    assert deal["A4"]["amount"] == 550 and "history" not in deal["A4"]  # no date: nothing to date it by
+    assert all("stage" not in d for d in deal.values())
+    m, c = small(tmp_path, {"lookup": {"amount": {**lookup["amount"], "while_open": "yes"}}})
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "o2"))
+    assert code == 2 and "while_open must be true or false" in err
 
 
 def test_bad_map_names_the_key(tmp_path):

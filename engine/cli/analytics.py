@@ -45,9 +45,10 @@ class Stream:
         self.day = self.when or self.today  # the date the figures are as of
         self.errors: list[Diagnostic] = []
         self.count = 0
+        self.left_out: list[str] = []  # deals with no dated fact by --as-of: they did not exist yet
 
     def items(self) -> Iterator[Any]:
-        with progress(evaluate_all(self.cw, self.files, self.today, when=self.when), len(self.files), "deals") as bar:
+        with progress(evaluate_all(self.cw, self.files, self.today, when=self.when, left_out=self.left_out), len(self.files), "deals") as bar:
             for item in bar:
                 if item.state is None:
                     self.errors.extend(d for d in item.diagnostics if d.severity == "error")
@@ -66,9 +67,14 @@ class Stream:
             click.echo(f"{len(self.errors)} problem(s): those deals were skipped", err=True)
         sys.exit(EXIT_ERRORS if self.errors else EXIT_OK)
 
+    def left_out_note(self) -> str:
+        n = len(self.left_out)
+        return f" ({n} deal(s) left out: no dated fact on or before {self.day.isoformat()})" if n else ""
+
     def header(self) -> dict:
         return {"workflow": self.workflow.name, "now": self.today.isoformat(),
                 "as_of": self.when.isoformat() if self.when else None, "deals": self.count,
+                "left_out": len(self.left_out),
                 "currency": self.workflow.currency, "errors": [d.to_json() for d in self.errors]}
 
 
@@ -94,7 +100,7 @@ def metrics(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now
     if fmt == "json":
         echo_json({**stream.header(), "metrics": results})
     else:
-        click.echo(f"{stream.workflow.name}: {stream.count} deal(s), as of {stream.day.isoformat()}")
+        click.echo(f"{stream.workflow.name}: {stream.count} deal(s), as of {stream.day.isoformat()}{stream.left_out_note()}")
         for line in format_metrics(results, stream.workflow):
             click.echo(line)
     stream.finish(fmt)

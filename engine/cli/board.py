@@ -50,10 +50,11 @@ def board(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outpu
     when = as_of.date() if as_of else None
     builder = BoardBuilder(wf, state_day(day, as_of), loc, templates.catalogs.words(loc), max_cards)
     errors = []
+    left_out: list[str] = []  # no dated fact by --as-of: they did not exist yet
     store, facts = _facts_from_store(ctx, store_url, workflow_path)
     try:
         for item in evaluate_all(CompiledWorkflow(wf), list(deals) or default_deals(workflow_path), day, when=when,
-                                 facts=facts):
+                                 facts=facts, left_out=left_out):
             if item.state is None:
                 errors.extend(item.diagnostics)
             else:
@@ -68,7 +69,7 @@ def board(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outpu
         click.echo(d.format(), err=True)
     click.echo(f"wrote {output} ({_size(size)}): {context['open']['count']} open deal(s) in "
                f"{sum(c['kind'] == 'stage' for c in context['columns'])} stage(s) as of {context['meta']['day']}, "
-               f"locale {loc}")
+               f"locale {loc}" + (f"; {len(left_out)} deal(s) left out (no dated fact by then)" if left_out else ""))
     sys.exit(EXIT_ERRORS if errors else EXIT_OK)
 
 

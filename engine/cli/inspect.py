@@ -59,9 +59,10 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
     won = {"count": 0, "amount": 0.0}
     lost = {"count": 0, "amount": 0.0}
     rows, events, errors, attention = [], [], [], []
+    left_out: list[str] = []  # no dated fact by --as-of: they did not exist yet
     try:
         for item in evaluate_all(cw, list(deals) or default_deals(workflow_path), day,
-                                 when=as_of.date() if as_of else None, facts=facts):
+                                 when=as_of.date() if as_of else None, facts=facts, left_out=left_out):
             if item.state is None:
                 errors.extend(item.diagnostics)
                 rows.append({"id": item.deal_id, "file": item.file, "stage": None, "outcome": None, "entered_at": None,
@@ -92,7 +93,7 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
                "open": {"count": sum(r["count"] for r in by_stage.values()),
                         "amount": sum(r["amount"] for r in by_stage.values()),
                         "weighted": sum(r["weighted"] for r in by_stage.values())},
-               "attention": [s.id for s, _ in attention], "errors": len(errors)}
+               "attention": [s.id for s, _ in attention], "errors": len(errors), "left_out": len(left_out)}
     if fmt == "json":
         echo_json({"deals": rows, "events": [e.to_json() for e in events], "summary": summary})
     else:
@@ -114,6 +115,8 @@ def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic]) 
     o = summary["open"]
     click.echo(f"{'open':24} {o['count']:>6} {money(o['amount']):>14} {money(o['weighted']):>14}")
     click.echo(f"won {summary['won']['count']} ({money(summary['won']['amount'])}), lost {summary['lost']['count']} ({money(summary['lost']['amount'])})")
+    if summary["left_out"]:
+        click.echo(f"{summary['left_out']} deal(s) left out: no dated fact on or before {summary['date']}")
     if attention:
         click.secho("\nNeeds attention:", bold=True)
         for state, flagged in attention:
