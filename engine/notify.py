@@ -10,11 +10,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
-import socket
 
 from .catalogs import N_
 from .diagnostics import FlowctlError
 from .expressions import ENV
+from .liveness import claimer_dead, process_tag
 from .hooktypes import ChannelType, DeliveryError, Message
 from .model import Workflow
 from .store import Event, OutboxItem, Store
@@ -148,21 +148,6 @@ def resolve_secrets(config: dict) -> dict:
     return out
 
 
-def _claimer_dead(claimer: str | None) -> bool:
-    """True when a claim was made by a process of this host that is gone (killed mid-
-    delivery): its messages need not wait for the lease to end."""
-    host, _, pid = (claimer or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False
-    return False
-
-
 @dataclasses.dataclass
 class DeliveryReport:
     sent: int = 0
@@ -173,8 +158,8 @@ def deliver(store: Store, workflow: Workflow, channel_types: dict[str, ChannelTy
     """Try every queued or failed outbox item once; record each attempt."""
     report = DeliveryReport()
     channels = channels_of(workflow)
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    dead = [i.key for i in store.outbox(("sending",)) if _claimer_dead(i.claimed_by)]
+    me = process_tag()
+    dead = [i.key for i in store.outbox(("sending",)) if claimer_dead(i.claimed_by)]
     for item in store.claim_outbox(claimer=me, reclaim=dead):
         config = channels.get(item.channel)
         try:

@@ -23,6 +23,8 @@ from .deals import DealDoc, find_files
 from .diagnostics import Diagnostic
 from .evaluate import DealState, Facts, evaluate
 from .events import new_events
+from .journal import close_dead_runs
+from .liveness import process_tag
 from .metrics import MetricSet, alert_configs, metric_alerts, slim_from_summary
 from .hooktypes import ActionContext
 from .model import Workflow
@@ -150,7 +152,8 @@ class Runner:
 
     def start(self) -> None:
         if self.store is not None and not self.dry_run and not self.run_id:
-            self.run_id = self.store.start_run(self.now, self.wf.path, self.wf.digest, [])
+            close_dead_runs(self.store)
+            self.run_id = self.store.start_run(self.now, self.wf.path, self.wf.digest, [], claimer=process_tag())
 
     def scan(self, paths: list[str], progress: Callable[[Iterable[str]], Any] | None = None) -> RunResult:
         """The data path over this run's share of the deal files. The manifest is looked

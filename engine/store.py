@@ -131,11 +131,12 @@ class Store(Protocol):
 
     url: str  # as given, with any password masked
 
-    def start_run(self, now: dt.date, workflow: str, digest: str, argv: list[str]) -> int:
-        """Journal the start of a run; returns its id."""
+    def start_run(self, now: dt.date, workflow: str, digest: str, argv: list[str], claimer: str | None = None) -> int:
+        """Journal the start of a run (status `running`) by the process `claimer`
+        ("host:pid"); returns its id."""
 
     def finish_run(self, run_id: int, status: str, summary: dict) -> None:
-        """Journal the end of a run (status: ok | errors | crashed)."""
+        """Journal the end of a run (status: ok | failed | crashed)."""
 
     def files(self, paths: Iterable[str] | None = None) -> dict[str, FileEntry]:
         """Manifest rows of these deal files (every file when None), by path."""
@@ -205,8 +206,9 @@ class Store(Protocol):
     def snapshot(self, run_id: int | None = None) -> list[dict]:
         """Pipeline snapshot rows of a run (the latest run when None)."""
 
-    def runs(self) -> list[dict]:
-        """The run journal, newest first: id, started, finished, status, summary."""
+    def runs(self, statuses: tuple[str, ...] | None = None) -> list[dict]:
+        """The run journal (the runs in these statuses; all when None), newest first:
+        id, started, finished, status, summary, now, workflow, digest, argv, claimed_by."""
 
     def close(self) -> None:
         """Release connections."""

@@ -355,7 +355,7 @@ def test_a_plugin_raising_in_a_hook_is_named_and_nothing_else_is_affected(cli, p
         assert con.execute("SELECT deal_id, stage FROM deals").fetchall() == [("D1", "prospect")]
         assert con.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
         assert con.execute("SELECT job_id, ok FROM actions").fetchall() == [("proposal", 1)]
-        assert con.execute("SELECT status FROM runs").fetchall() == [("errors",)]
+        assert con.execute("SELECT status FROM runs").fetchall() == [("failed",)]  # SPEC: ok, failed, crashed, running
     again = cli("run", project.deals, *project.args("--now", "2026-01-02", "--format", "json"))
     assert again.exit_code == 0  # without it, the same store carries on: nothing new to do
     assert json.loads(again.stdout)["events"] == []

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approve": ("record", "Record an approval of GATE for DEAL by ROLE, in the deal file (every other byte kept)."),
     "impact": ("impact", "What changing the workflow from --against to -w would do to today's deals: who moves, "
                          "who gets blocked and by which gate or job, and the weighted pipeline."),
+    "runs": ("runs", "The run journal, newest first: when each run started and ended, its status (ok, failed, "
+                     "crashed, running), deals, events, errors, messages sent, failed and dead."),
     "plugins": ("plugins_cmd", "List every plugin (built-in and installed) with its version and hooks."),
     "metrics": ("analytics", "Pipeline metrics: win rate, conversion, sales cycle, time in stage, weighted pipeline, "
                              "stuck and rotting deals, bottleneck, backlog ratio, quotas, and the workflow's declared "

@@ -1,6 +1,7 @@
 """`flowctl run`: evaluate, run automated jobs, notify, record."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -70,6 +71,7 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     day = today(now)
     store = open_store(ctx, store_url, workflow_path, must_exist=dry_run)
     before = None
+    runner = None
     try:
         if fmt == "markdown" and store is not None:
             before = store.snapshot()  # the forecast before: the store's last state
@@ -87,12 +89,17 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         else:
             result = runner.run(paths, progress=_Progress if sys.stderr.isatty() else None)
         if not dry_run:
-            store.finish_run(runner.run_id, "errors" if result.errors else "ok",
+            store.finish_run(runner.run_id, "failed" if result.errors else "ok",
                              result.summary(dry_run))
             ctx.plugins.run_finished(result.summary(dry_run), result.events)
             for failure in ctx.plugins.take_failures():
                 result.errors += 1
                 result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
+    except BaseException as exc:  # the journal ends `failed`, never stays `running`
+        if store is not None and runner is not None and runner.run_id and not dry_run:
+            with contextlib.suppress(Exception):
+                store.finish_run(runner.run_id, "failed", {"error": str(exc) or type(exc).__name__})
+        raise
     finally:
         if store is not None:
             store.close()
