@@ -10,11 +10,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, Iterable, Sequence
 
-from .markdown import escape, table
+from .markdown import capped as _capped, change as _change, escape, money as _money, table
 from .model import Workflow
-
-MAX_ROWS = 200  # rows per table; the rest are counted (a step summary is limited to 1 MiB)
-
 
 @dataclasses.dataclass
 class Pipeline:
@@ -58,26 +55,6 @@ def pipeline_of_run(by_stage: dict[str, dict]) -> Pipeline:
         else:
             out.by_stage[key] = {"count": figures["count"], "amount": figures["amount"], "weighted": figures["weighted"]}
     return out
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{value:,.0f} {currency}"
-
-
-def _change(before: float | None, after: float, currency: str | None = None) -> str:
-    if before is None:
-        return ""
-    delta = after - before
-    if abs(delta) < 0.005:
-        return "±0"
-    text = f"{abs(delta):,.0f}" + (f" {currency}" if currency else "")
-    return ("+" if delta > 0 else "−") + text
-
-
-def _capped(rows: Sequence[Any], what: str) -> tuple[list, str]:
-    if len(rows) <= MAX_ROWS:
-        return list(rows), ""
-    return list(rows[:MAX_ROWS]), f"\n\n… and {len(rows) - MAX_ROWS:,} more {what}."
 
 
 def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | None) -> str:

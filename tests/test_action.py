@@ -39,7 +39,7 @@ def repo(tmp_path) -> Path:
 
 def test_the_action_is_composite_with_documented_inputs():
     assert ACTION["runs"]["using"] == "composite"
-    assert set(ACTION["inputs"]) == {"command", "workflow", "deals", "store", "now", "python-version"}
+    assert set(ACTION["inputs"]) == {"command", "workflow", "deals", "store", "now", "against", "python-version"}
     assert all(spec.get("description") for spec in ACTION["inputs"].values())
     steps = ACTION["runs"]["steps"]
     assert steps[0]["uses"].startswith("actions/setup-python@")
@@ -83,3 +83,22 @@ def test_an_unknown_command_is_an_annotation(repo, tmp_path):
 def test_inputs_with_shell_characters_stay_arguments(repo, tmp_path):
     done = run_step(repo, tmp_path / "summary.md", command="validate", workflow="workflow.yaml; touch pwned")
     assert done.returncode == 2 and not (repo / "pwned").exists()
+
+
+def test_impact_summarises_a_workflow_change(repo, tmp_path):
+    before = tmp_path / "before.yaml"
+    before.write_text((repo / "workflow.yaml").read_text("utf-8"), "utf-8")
+    summary = tmp_path / "summary.md"
+    done = run_step(repo, summary, command="impact", against=str(before), now="2026-11-23")
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = summary.read_text("utf-8")
+    assert text.startswith("## flowctl impact: `workflow.yaml` against `") and "No deal changes stage." in text
+    checked = run_step(repo, tmp_path / "checked.md", against=str(before), now="2026-11-23")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    both = (tmp_path / "checked.md").read_text("utf-8")
+    assert "## flowctl run --dry-run:" in both and "## flowctl impact:" in both
+
+
+def test_impact_without_against_is_an_annotation(repo, tmp_path):
+    done = run_step(repo, tmp_path / "summary.md", command="impact")
+    assert done.returncode == 2 and done.stdout.startswith("::error::impact needs the input 'against'")

@@ -7,23 +7,11 @@ import json
 import re
 
 from clirun import invoke
+from markdown_reading import section, tables
 from flowctl import plan_summary
-from flowctl.markdown import escape, table
+from flowctl.markdown import escape
 
 D1, D2 = "2026-01-05", "2026-01-20"
-
-
-def tables(markdown: str) -> list[list[list[str]]]:
-    """Every table, as rows of cells (header first, the alignment row left out)."""
-    out = []
-    for block in re.findall(r"((?:^\|.*\|\n?)+)", markdown, re.M):
-        rows = [re.split(r"(?<!\\)\|", line.strip())[1:-1] for line in block.strip().splitlines()]
-        out.append([[c.strip() for c in row] for i, row in enumerate(rows) if i != 1])
-    return out
-
-
-def section(markdown: str, title: str) -> str:
-    return markdown.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
 
 
 def dry_run(project, *extra: str):
@@ -100,18 +88,6 @@ def test_markdown_needs_a_dry_run(project):
     result = invoke("run", "--format", "markdown", *project.args())
     assert result.exit_code == 2 and "--format markdown goes with --dry-run" in result.output
     assert not (project.root / "state.db").exists()
-
-
-def test_long_lists_are_cut_and_counted():
-    rows = [(str(i),) for i in range(plan_summary.MAX_ROWS + 5)]
-    kept, more = plan_summary._capped(rows, "moves")
-    assert len(kept) == plan_summary.MAX_ROWS and more.strip() == "… and 5 more moves."
-
-
-def test_markdown_helpers():
-    assert table(("a", "b"), [(1, 2)], right=(1,)) == "| a | b |\n|---|--:|\n| 1 | 2 |"
-    assert escape("a\nb  c") == "a b c" and escape(None) == "" and escape("x\x07y") == "x y"
-    assert escape("|*_[]`\\") == "\\|*_\\[\\]\\`\\\\"
 
 
 def test_pipeline_of_a_snapshot_and_of_a_run_agree():

@@ -10,7 +10,7 @@ import click
 from ..compiled import CompiledWorkflow
 from ..evaluate import DealState, evaluate
 from ..pipeline import evaluate_all
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_json, format_option, handle_errors,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_json, formats_option, handle_errors,
                      load_workflow_or_fail, now_option, pass_context, today)
 
 
@@ -55,17 +55,21 @@ def compare(old_wf, new_wf, paths: list[str], day: dt.date) -> tuple[dict, list]
 @click.option("-w", "--workflow", "new_path", required=True, type=click.Path(dir_okay=False), help="The changed workflow.")
 @click.option("--against", "old_path", required=True, type=click.Path(dir_okay=False), help="The workflow as it is now.")
 @now_option
-@format_option
+@formats_option("markdown")
 @pass_context
 @handle_errors
 def impact(ctx: Context, deals: tuple[str, ...], new_path: str, old_path: str, now: dt.datetime | None, fmt: str) -> None:
     """What changing the workflow from --against to -w would do to today's deals:
-    who moves, who gets blocked and by which gate or job, and the weighted pipeline."""
+    who moves, who gets blocked and by which gate or job, and the weighted pipeline.
+    --format markdown prints the same for a pull request's $GITHUB_STEP_SUMMARY."""
     new_wf = load_workflow_or_fail(ctx, new_path)
     old_wf = load_workflow_or_fail(ctx, old_path)
     report, errors = compare(old_wf, new_wf, list(deals) or default_deals(new_path), today(now))
     if fmt == "json":
         echo_json({**report, "errors": [d.to_json() for d in errors]})
+    elif fmt == "markdown":
+        from ..impact_summary import render
+        click.echo(render(report, errors, new_wf, old_wf, new_path, old_path))
     else:
         for d in errors:
             click.echo(d.format(), err=True)
