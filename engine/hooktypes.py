@@ -4,7 +4,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:  # annotations only: the core's modules import this one
+    from .evaluate import DealState
+    from .metrics import SlimState
+    from .model import Job, Workflow
+    from .store import Store
 
 
 class DeliveryError(Exception):
@@ -37,10 +43,10 @@ class ActionContext:
     """What an automated job's action sees."""
 
     deal: dict  # the deal's data, read-only by convention: never render it as a template
-    state: Any  # the DealState (stage, jobs, gates, …)
-    job: Any  # the Job being run (id, uses, with_)
+    state: DealState  # stage, outcome, jobs, gates, …
+    job: Job  # the job being run (id, uses, with_)
     params: dict  # the job's `with:`
-    workflow: Any  # the Workflow
+    workflow: Workflow
     now: dt.date
     out_dir: Path  # where actions may write files (created on demand)
     dry_run: bool
@@ -70,11 +76,11 @@ class Action:
 
 @dataclasses.dataclass
 class ForecastInput:
-    states: list  # a flowctl.metrics.SlimState of every deal (open and closed): stage, outcome, amount, probability, dates; no jobs or gates
-    workflow: Any
+    states: list[SlimState]  # every deal (open and closed): stage, outcome, amount, probability, dates; no jobs or gates
+    workflow: Workflow
     now: dt.date
     horizon_days: int
-    store: Any  # the Store, for history (may be None)
+    store: Store | None  # for history
     options: dict = dataclasses.field(default_factory=dict)  # e.g. {"trials": 10000, "seed": 1, "by": ["owner"]}
 
 
@@ -92,7 +98,7 @@ class MetricKind:
     """A metric kind that workflow `metrics:` may name with `kind:`."""
 
     name: str
-    compute: Callable[[dict, list, Any, dt.date], Any]  # (metric config, SlimStates of the deals, workflow, now) -> value
+    compute: Callable[[dict, list[SlimState], Workflow, dt.date], Any]  # (metric config, the deals, workflow, now) -> value
     description: str = ""
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import flowctl
 import flowctl.hookspecs
 import flowctl.hooktypes
 import flowctl.store
@@ -99,6 +100,23 @@ def test_each_hook_section_says_whether_the_first_result_wins(hook):
         assert "first non-None result wins" not in section
     if "-> list[" in signature and hook != "flowctl_template_dirs":
         assert "lists are joined" in section
+
+
+def test_every_public_name_is_documented():
+    section = SECTIONS["The public API"]
+    for name in flowctl.__all__:
+        assert f"`{name}`" in section, f"flowctl.{name} is in __all__ but not in docs/plugins.md's public API"
+
+
+PLUGIN_CODE = [DOCS, *sorted((DOCS.parents[1] / "examples" / "flowctl-chat").rglob("*.py"))]
+
+
+@pytest.mark.parametrize("path", PLUGIN_CODE, ids=lambda p: p.name)
+def test_plugin_code_imports_only_the_public_api(path):
+    text = path.read_text("utf-8")
+    internal = re.findall(r"^\s*(?:from flowctl\.(\w+)|import flowctl\.(\w+))", text, re.M)
+    assert not [m for m in internal if "plugins" not in m and "testing" not in m], \
+        f"{path.name} imports flowctl internals: {internal}"
 
 
 def test_every_hookspec_has_a_docstring():

@@ -1,5 +1,5 @@
 """A plugin whose hook takes an argument the hookspec does not have."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

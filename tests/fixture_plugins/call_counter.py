@@ -1,7 +1,7 @@
 """Counts the calls of every registration hook: one line per call in $CALL_LOG."""
 import os
 
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 def _note(hook):

@@ -7,8 +7,7 @@ from __future__ import annotations
 import os
 import signal
 
-from flowctl.hooktypes import Action, ActionContext, ActionOutcome
-from flowctl.hookspecs import hookimpl
+from flowctl import Action, ActionContext, ActionOutcome, hookimpl
 
 
 def _calls(ctx: ActionContext) -> int:

@@ -1,5 +1,5 @@
 """A plugin module with a plain (non-function) attribute whose name starts with flowctl_."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 flowctl_min_version = "0.1"  # data, not a hook
 

@@ -1,6 +1,6 @@
 """A plugin implementing every hook as a no-op: it must load, be listed with all its
 hooks, and change nothing."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

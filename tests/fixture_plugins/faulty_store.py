@@ -14,7 +14,7 @@ import os
 import sqlite3
 from typing import Iterator
 
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 from flowctl.plugins.sqlite_store import SQLiteStore, sqlite_path
 
 PREFIX = "faulty+"

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import os
 
-from flowctl.hooktypes import Action, ActionContext, ActionOutcome
-from flowctl.hookspecs import hookimpl
+from flowctl import Action, ActionContext, ActionOutcome, hookimpl
 
 
 def run(ctx: ActionContext) -> ActionOutcome:

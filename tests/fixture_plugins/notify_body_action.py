@@ -1,7 +1,6 @@
 """An action that queues a message with a literal body, as hooktypes.ActionContext
 documents: notify(channel, to, subject, body)."""
-from flowctl.hooktypes import Action, ActionContext, ActionOutcome
-from flowctl.hookspecs import hookimpl
+from flowctl import Action, ActionContext, ActionOutcome, hookimpl
 
 
 def run(ctx: ActionContext) -> ActionOutcome:

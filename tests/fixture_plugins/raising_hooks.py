@@ -1,6 +1,6 @@
 """A plugin whose registration hooks raise: flowctl names it, and every other plugin
 (the render action, the console channel, the store) works as if it were not there."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """A plugin whose hook raises: flowctl must name it and carry on."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

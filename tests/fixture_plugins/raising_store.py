@@ -1,5 +1,5 @@
 """A store plugin that raises on every URL (a bug, not a refusal): flowctl must name it."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """A plugin with a typo in a hook name: flowctl must report it, not ignore it silently."""
-from flowctl.hookspecs import hookimpl
+from flowctl import hookimpl
 
 
 @hookimpl

@@ -19,8 +19,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from flowctl.hookspecs import hookimpl
-from flowctl.hooktypes import Action, ActionContext, ActionOutcome, ChannelType, DeliveryError, Message
+from flowctl import Action, ActionContext, ActionOutcome, ChannelType, DeliveryError, Message, hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["CHANNEL_SCHEMA", "WITH_SCHEMA", "chat_text", "request_body", "send", "post"]

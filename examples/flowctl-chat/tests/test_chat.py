@@ -9,7 +9,7 @@ import json
 import pytest
 
 import flowctl_chat
-from flowctl.hooktypes import DeliveryError, Message
+from flowctl import DeliveryError, Message
 
 from .conftest import chat_server
 
