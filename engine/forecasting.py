@@ -1,6 +1,7 @@
 """What the forecasting methods share: the slim deal states they receive, the model
-learned from history (stage-to-win probabilities, time to close), the deal-level
-Bernoulli quantiles, running a method, and the rolling-origin backtest.
+learned from history (stage-to-win probabilities, time to close, censored win curves),
+the deal-level Bernoulli quantiles, and running a method (which adds the new-deal part).
+The rolling-origin backtest is in backtest.py.
 
 The methods themselves are plugins (plugins/forecast_*.py) behind the forecasting hook.
 """
@@ -13,9 +14,8 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
-from .compiled import CompiledWorkflow
-from .asof import as_of
-from .evaluate import Facts, evaluate
+from .forecast_parts import combine, new_part
+from .survival import WinCurve, sample
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState, field_value, group_key, ratio, slim
 from .model import Workflow
@@ -55,6 +55,8 @@ class HistoryModel:
     field_counts: dict[str, dict[str, list[int]]] = dataclasses.field(default_factory=dict)  # field -> value -> [won, lost]
     sources: dict = dataclasses.field(default_factory=dict)
     prior_strength: float = PRIOR_STRENGTH
+    samples: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)  # stage -> (days, outcome)
+    curves: dict[str, WinCurve] = dataclasses.field(default_factory=dict)  # stage -> censored win curve
 
     def prior(self, stage: str) -> float:
         return min(max(self.configured.get(stage, 0.5), PRIOR_CLIP[0]), PRIOR_CLIP[1])
@@ -131,7 +133,7 @@ def learn(states: Iterable[Any], workflow: Workflow, now: dt.date, store: Any = 
             from_store = _store_history(store, now, set(known), model.sources)
         except Exception as exc:  # no store, or an unreachable one: the deals' own history still counts
             model.sources["store_error"] = f"{type(exc).__name__}: {exc}"
-    closed = Counter()
+    closed: Counter[str] = Counter()
     for deal_id, state in known.items():
         entries = dict(state.stage_entries)
         extra = from_store.get(deal_id)
@@ -143,6 +145,7 @@ def learn(states: Iterable[Any], workflow: Workflow, now: dt.date, store: Any = 
         if deal_id not in known:
             _learn_one(model, h["entries"], h["outcome"], h["closed_at"], now, None, closed)
     model.sources.update({"closed_won": closed["won"], "closed_lost": closed["lost"]})
+    model.curves = {stage: WinCurve(rows) for stage, rows in model.samples.items()}
     for days in model.win_days.values():
         days.sort()
     return model
@@ -150,6 +153,10 @@ def learn(states: Iterable[Any], workflow: Workflow, now: dt.date, store: Any = 
 
 def _learn_one(model: HistoryModel, entries: dict, outcome: str, closed_at: dt.date | None, now: dt.date,
                state: Any, closed: Counter) -> None:
+    for stage, entered in entries.items():  # every deal, open ones censored: the win curves
+        one = sample(entered, outcome, closed_at, now)
+        if one is not None:
+            model.samples.setdefault(stage, []).append(one)
     if outcome not in ("won", "lost") or closed_at is None or closed_at > now:
         return
     closed[outcome] += 1
@@ -230,81 +237,6 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
         raise ForecastFailed(f"forecast method {method.name} failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(result, dict) or any(k not in result for k in ("expected", "p10", "p50", "p90")):
         raise ForecastFailed(f"forecast method {method.name} returned no expected/p10/p50/p90")
+    if "new" not in result:  # the method forecast the open deals: add the deals not created yet
+        result = combine(result, new_part(data.states, data.now, data.horizon_days))
     return {"method": method.name, "horizon_days": data.horizon_days, **result}
-
-
-# ---------------------------------------------------------------------------------
-# backtest: rolling origin over history
-# ---------------------------------------------------------------------------------
-
-BACKTEST_NOTE = ("rolling origin: at each origin date every deal is re-evaluated with only the facts dated "
-                 "up to it, each method forecasts the revenue won within the horizon, and the forecast is "
-                 "compared with the amount actually won in (origin, origin + horizon] by the deals open at "
-                 "the origin; MAPE = mean |forecast - actual| / actual, bias = mean (forecast - actual) / actual, "
-                 "over origins with actual > 0")
-
-
-def origin_dates(now: dt.date, horizon: int, count: int, step: int) -> list[dt.date]:
-    """Origins whose horizon has fully passed by `now`, newest last."""
-    last = now - dt.timedelta(days=horizon)
-    return sorted(last - dt.timedelta(days=step * k) for k in range(count))
-
-
-def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.date, horizon: int,
-             methods: dict[str, ForecastMethod], store: Any = None, origins: int = 6, step: int = 30,
-             options: dict | None = None) -> dict:
-    """`deals` yields (deal document, its state on `now`). Each document is re-evaluated
-    as of every origin once, as it streams by; only slim states are kept."""
-    options = options or {}
-    by = tuple(options.get("by") or ())
-    dates = origin_dates(now, horizon, origins, step)
-    at_origin: dict[dt.date, list[SlimState]] = {o: [] for o in dates}
-    actual = {o: 0.0 for o in dates}
-    actual_all = {o: 0.0 for o in dates}
-    finals: list[SlimState] = []
-    for deal, final in deals:
-        finals.append(slim_for_forecast(final, by))
-        won_at = final.closed_at if final.outcome == "won" else None
-        for o in dates:
-            window = won_at is not None and o < won_at <= o + dt.timedelta(days=horizon)
-            if window:
-                actual_all[o] += final.amount
-            then = as_of(deal, o)
-            if then is None:
-                continue
-            state = evaluate(cw, then, o, Facts())
-            at_origin[o].append(slim_for_forecast(state, by))
-            if window and state.outcome == "open":
-                actual[o] += final.amount
-    rows = []
-    errors: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
-    failures: list[str] = []
-    for o in dates:
-        states = at_origin.pop(o)
-        if not states:
-            continue
-        row = {"origin": o.isoformat(), "open_deals": sum(1 for s in states if s.outcome == "open"),
-               "actual": round(actual[o], 2), "actual_all_deals": round(actual_all[o], 2), "forecasts": {}}
-        for name, method in methods.items():
-            try:
-                result = run_method(method, ForecastInput(states, cw.workflow, o, horizon, store, dict(options)))
-            except ForecastFailed as exc:
-                failures.append(f"{o}: {exc}")
-                continue
-            row["forecasts"][name] = result["expected"]
-            if actual[o] > 0:
-                errors[name].append((result["expected"], actual[o]))
-        rows.append(row)
-    summary = {}
-    for name, pairs in errors.items():
-        summary[name] = {
-            "mape": round(sum(abs(f - a) / a for f, a in pairs) / len(pairs), 4) if pairs else None,
-            "bias": round(sum((f - a) / a for f, a in pairs) / len(pairs), 4) if pairs else None,
-            "bias_amount": round(sum(f - a for f, a in pairs) / len(pairs), 2) if pairs else None,
-            "origins": len(pairs)}
-    model = learn(finals, cw.workflow, now, store)
-    return {"method": "backtest", "horizon_days": horizon, "now": now.isoformat(), "step_days": step,
-            "definition": BACKTEST_NOTE, "methods": summary, "origins": rows, "calibration": model.calibration(),
-            "calibration_definition": "observed = won / (won + lost) among closed deals that reached the stage; "
-                                      "learned = the same, smoothed (" + SMOOTHING_NOTE + ")",
-            "errors": failures}

@@ -7,11 +7,12 @@ from collections import Counter
 
 from flowctl.forecasting import (QUANTILES_NOTE, SMOOTHING_NOTE, TIMING_NOTE, bernoulli_quantiles, learn,
                                  open_deals, timing)
+from flowctl.forecast_parts import EXISTING_NOTE, existing_chance
 from flowctl.hookspecs import hookimpl
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 
-DEFINITION = ("sum over open deals of amount x learned win probability x P(closing within the horizon), "
-              "both learned from closed deals")
+DEFINITION = EXISTING_NOTE + ("; a stage and age no past deal reached: learned win probability x "
+                              "P(closing within the horizon)")
 
 
 def forecast(data: ForecastInput) -> dict:
@@ -20,10 +21,17 @@ def forecast(data: ForecastInput) -> dict:
     amounts, probs = [], []
     sources: Counter[str] = Counter()
     for deal in open_deals(data.states):
-        within, source = timing(deal, model, data.now, data.horizon_days)
+        chance = existing_chance(deal, model.curves, data.now, data.horizon_days)
+        if chance is None:  # nobody was that long in the stage: the smoothed rate and timing
+            within, source = timing(deal, model, data.now, data.horizon_days)
+            chance = model.deal_probability(deal) * within
+        else:
+            source = "censored history"
+            if by:  # the --by fields move the odds as they move the smoothed rate
+                chance *= model.deal_probability(deal) / model.probability(deal.stage)
         sources[source] += 1
         amounts.append(deal.amount)
-        probs.append(model.deal_probability(deal) * within)
+        probs.append(min(1.0, chance))
     return {
         **bernoulli_quantiles(amounts, probs),
         "open_deals": len(amounts),

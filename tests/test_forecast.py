@@ -71,22 +71,23 @@ def test_weighted_by_category_and_month(tmp_path):
     r = forecast_json(wf, "--method", "weighted", "--horizon", "90d", "--now", "2026-03-31")
     assert r["method"] == "weighted" and r["horizon_days"] == 90
     # within 90 days: D 1000 x 0.5 (own probability), E 400 x 0.1, G 100 x 0.4 (no expected_close); F is beyond
-    assert r["expected"] == 580.0 and r["open_deals"] == 3
+    assert r["existing"] == 580.0 and r["open_deals"] == 3
+    assert r["expected"] == pytest.approx(580.0 + r["new"], abs=0.01)
     assert r["by_category"] == {"commit": {"count": 1, "amount": 1000.0, "weighted": 500.0},
                                 "pipeline": {"count": 2, "amount": 500.0, "weighted": 80.0}}
     assert r["by_month"] == {"(no expected_close)": 40.0, "2026-04": 500.0, "2026-05": 40.0}
     assert r["beyond_horizon"] == {"count": 1, "weighted": 240.0}
     sd = (1000 ** 2 * 0.25 + 400 ** 2 * 0.09 + 100 ** 2 * 0.24) ** 0.5
-    assert r["p10"] == 0.0  # 580 - 1.28 sd < 0: floored
-    assert r["p50"] == 580.0
-    assert r["p90"] == pytest.approx(580 + Z90 * sd, abs=0.01)
+    assert r["existing_interval"]["p10"] == 0.0  # 580 - 1.28 sd < 0: floored
+    assert r["existing_interval"]["p90"] == pytest.approx(580 + Z90 * sd, abs=0.01)
+    assert r["p10"] <= r["p50"] == r["expected"] <= r["p90"]
     assert "normal approximation" in r["quantiles"]
 
 
 def test_weighted_is_the_default_and_text_output(tmp_path):
     wf = setup(tmp_path, WEIGHTED_DEALS)
     code, out, _ = run("forecast", "-w", str(wf), "--now", "2026-03-31")
-    assert code == 0 and "weighted forecast" in out and "expected 580" in out and "P10" in out
+    assert code == 0 and "weighted forecast" in out and "existing 580" in out and "P10" in out
 
 
 # ---------------------------------------------------------------------------------
@@ -123,9 +124,10 @@ def test_historical_learned_smoothed_probabilities_and_timing(tmp_path):
     assert s["qualified"]["learned"] == pytest.approx((5 + 0.8) / 8, abs=1e-4)
     assert s["proposed"]["learned"] == pytest.approx((5 + 1.4) / 7, abs=1e-4)  # 5 wins, 0 losses: still below 1
     assert s["proposed"]["time_to_win_median_days"] == 30
-    # O1: 25 days in proposed, horizon 10: past wins that took >= 25 days: 30, 40, 50; within 25..35: 30 -> 1/3
-    assert r["expected"] == pytest.approx(1000 * (6.4 / 7) / 3, abs=0.01)
-    assert r["timing_sources"] == {"history": 1}
+    # O1: 25 days in proposed, horizon 10: still open after 25 days were W3..W5 (30, 40, 50 days);
+    # O1 itself is censored at 25. Won within 25..35: W3 -> 1/3 (censored estimate, no smoothing)
+    assert r["existing"] == pytest.approx(1000 / 3, abs=0.01)
+    assert r["timing_sources"] == {"censored history": 1}
     assert "m-estimate" in r["smoothing"]
 
 
@@ -137,7 +139,7 @@ def test_historical_naive_bayes_by_owner(tmp_path):
     p = 6.4 / 7
     odds = p / (1 - p) * lr
     assert r["by"] == ["owner"]
-    assert r["expected"] == pytest.approx(1000 * odds / (1 + odds) / 3, abs=0.01)
+    assert r["existing"] == pytest.approx(1000 / 3 * (odds / (1 + odds)) / p, abs=0.01)
 
 
 def test_smoothing_never_gives_0_or_1():
@@ -190,8 +192,8 @@ def test_historical_uses_store_transitions(tmp_path):
     r = method.forecast(ForecastInput(states, workflow, now, 10, store, {}))
     assert r["stages"]["proposed"]["won"] == 6 and r["stages"]["proposed"]["lost"] == 1
     assert r["sources"]["store_transitions"] == 6 and r["sources"]["store_only_deals"] == 2
-    # proposed: (6 + 1.4) / 9; wins took 10..60 days: of those >= 25 (30, 40, 50, 60) one is within 25..35
-    assert r["expected"] == pytest.approx(1000 * (7.4 / 9) * 0.25, abs=0.01)
+    # still open after 25 days in proposed: W3..W5 and S1 (won after 60); won within 25..35: W3 -> 1/4
+    assert r["expected"] == pytest.approx(1000 * 0.25, abs=0.01)
 
 
 def test_historical_without_a_reachable_store_still_works(tmp_path):
@@ -284,12 +286,16 @@ def test_backtest_numbers_on_a_tiny_history(tmp_path):
     assert [o["origin"] for o in r["origins"]] == ["2026-05-01", "2026-05-31"]
     first, second = r["origins"]
     # 05-01: W1 in qualified (1000 x 0.4), W2 and L1 in prospect (x 0.1); W1 is won on 05-15
-    assert first["forecasts"] == {"weighted": 650.0} and first["actual"] == 1000 and first["open_deals"] == 3
+    assert first["detail"]["weighted"]["existing"] == 650.0 and first["actual_existing"] == 1000
+    assert first["open_deals"] == 3 and first["actual"] == 1000
     # 05-31: only W2 is open (proposed, 0.7); it is won 06-10; N1 did not exist at the origin
-    assert second["forecasts"] == {"weighted": 1400.0} and second["actual"] == 2000
-    assert second["actual_all_deals"] == 2300
+    assert second["detail"]["weighted"]["existing"] == 1400.0 and second["actual_existing"] == 2000
+    assert second["actual"] == second["actual_all_deals"] == 2300 and second["actual_new"] == 300
     w = r["methods"]["weighted"]
-    assert w == {"mape": 0.325, "bias": -0.325, "bias_amount": -475.0, "origins": 2}
+    assert w["existing_bias"] == pytest.approx(((650 - 1000) / 1000 + (1400 - 2000) / 2000) / 2, abs=1e-4)
+    f = [o["forecasts"]["weighted"] for o in r["origins"]]
+    assert w["mape"] == pytest.approx((abs(f[0] - 1000) / 1000 + abs(f[1] - 2300) / 2300) / 2, abs=1e-4)
+    assert w["origins"] == 2 and 0 <= w["coverage"] <= 2
     cal = {c["stage"]: c for c in r["calibration"]}
     # closed by 06-30: W1, W2, N1 won (a win reaches every stage), L1 lost in prospect
     assert cal["prospect"] == {"stage": "prospect", "configured": 0.1, "observed": 0.75, "won": 3, "lost": 1,
@@ -302,9 +308,36 @@ def test_backtest_all_methods_shape_and_text(tmp_path):
     r = forecast_json(wf, "--backtest", "--horizon", "30d", "--origins", "2", "--now", "2026-06-30", "--trials", "500")
     assert set(r["methods"]) == {"weighted", "historical", "montecarlo"}
     for m in r["methods"].values():
-        assert set(m) == {"mape", "bias", "bias_amount", "origins"}
+        assert set(m) == {"mape", "bias", "bias_amount", "existing_bias", "new_bias", "coverage", "width", "origins"}
     assert all(set(o["forecasts"]) == set(r["methods"]) for o in r["origins"])
     assert {"stage", "configured", "observed"} <= set(r["calibration"][0])
     code, out, _ = run("forecast", "-w", str(wf), "--backtest", "--horizon", "30d", "--origins", "2",
                        "--now", "2026-06-30", "--trials", "500")
     assert code == 0 and "MAPE" in out and "calibration" in out
+
+
+def test_every_forecast_has_existing_and_new_parts(tmp_path):
+    wf = setup(tmp_path, BACKTEST_DEALS)
+    for method in ("weighted", "historical", "montecarlo"):
+        r = forecast_json(wf, "--method", method, "--now", "2026-06-30", "--horizon", "30d", "--trials", "300")
+        assert r["expected"] == pytest.approx(r["existing"] + r["new"], abs=0.02)
+        assert r["p10"] <= r["p50"] <= r["p90"]
+        # created within (04-01, 06-30]: W2, L1, N1 (W1 on 04-01 is just outside)
+        assert r["new_detail"]["created_per_day"] == pytest.approx(3 / 90, abs=1e-4)
+
+
+def test_default_method_is_named_with_its_reason(tmp_path):
+    wf = setup(tmp_path, BACKTEST_DEALS)
+    r = forecast_json(wf, "--now", "2026-06-30", "--horizon", "30d", "--trials", "300")
+    assert r["method"] == "weighted" and "too little history" in r["default_reason"]
+
+
+def test_backtest_from_to_every(tmp_path):
+    wf = setup(tmp_path, BACKTEST_DEALS)
+    r = forecast_json(wf, "--backtest", "--from", "2026-05-01", "--to", "2026-06-15", "--every", "2w",
+                      "--horizon", "30d", "--now", "2026-06-30", "--trials", "300")
+    assert [o["origin"] for o in r["origins"]] == ["2026-05-01", "2026-05-15", "2026-05-29"]
+    assert r["origins_not_yet_known"] == ["2026-06-12"]  # its horizon ends after the date
+    assert r["default_method"] in r["methods"] and r["default_reason"]
+    code, _, err = run("forecast", "-w", str(wf), "--backtest", "--from", "2026-05-01", "--every", "monthly")
+    assert code == 2 and "bad step" in err

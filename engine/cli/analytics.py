@@ -17,7 +17,8 @@ from ..compiled import CompiledWorkflow
 from ..deals import find_files
 from ..diagnostics import Diagnostic
 from ..durations import parse_duration
-from ..forecasting import ForecastFailed, backtest, run_method, slim_for_forecast
+from ..backtest import backtest, parse_every, schedule
+from ..forecasting import ForecastFailed, run_method, slim_for_forecast
 from ..hooktypes import ForecastInput
 from ..metrics import compute_metrics
 from ..pipeline import evaluate_all
@@ -25,6 +26,9 @@ from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, default_store_url, echo_json,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
                      resolve_workflow_path, store_option, today, warn)
+
+
+CHOICE_ORIGINS = 6  # the default method is chosen by a backtest at this many monthly dates before the date
 
 
 def _deals_argument(fn: Any) -> Any:
@@ -226,7 +230,7 @@ def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
 @_deals_argument
 @workflow_option
 @click.option("--method", "-m", default=None, metavar="NAME",
-              help="weighted (default), historical, montecarlo, or one from a plugin.")
+              help="weighted, historical, montecarlo, or one from a plugin (default: the one that backtests best here, else weighted).")
 @click.option("--horizon", default="90d", show_default=True, help="Revenue closed within this (90d, 12w).")
 @click.option("--trials", type=click.IntRange(1), default=None, help="Monte Carlo trials (default 10000).")
 @click.option("--seed", type=int, default=None, help="Monte Carlo seed (default 1).")
@@ -234,6 +238,11 @@ def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
 @click.option("--backtest", "do_backtest", is_flag=True, help="Rolling-origin backtest of every method, and calibration.")
 @click.option("--origins", type=click.IntRange(1), default=6, show_default=True, help="Backtest: number of origins.")
 @click.option("--step", default="30d", show_default=True, help="Backtest: days between origins.")
+@click.option("--from", "from_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Backtest: the first origin (with --to and --every instead of --origins/--step).")
+@click.option("--to", "to_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Backtest: the last origin (default: the date minus the horizon).")
+@click.option("--every", default="1mo", show_default=True, help="Backtest with --from: step between origins (1mo, 30d, 2w).")
 @now_option
 @as_of_option
 @store_option
@@ -242,13 +251,22 @@ def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
 @handle_errors
 def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, method: str | None, horizon: str,
              trials: int | None, seed: int | None, by: str, do_backtest: bool, origins: int, step: str,
+             from_date: dt.datetime | None, to_date: dt.datetime | None, every: str,
              now: dt.datetime | None, as_of: dt.datetime | None, store_url: str | None, fmt: str) -> None:
-    """Revenue forecast within a horizon (weighted, historical, montecarlo), or with
-    --backtest the error of each method over past dates and a calibration table."""
+    """Revenue won within a horizon: `existing` (deals open on the date) + `new` (deals not
+    created yet), with P10/P50/P90. Without --method, the method that backtests best on
+    the deals' own history (else weighted); the output names it and why. With
+    --backtest: every method replayed at past dates (--from/--to/--every, or
+    --origins/--step), each date's forecast, actual, error and whether P10-P90 held it."""
     horizon_days = _days_option(horizon, "--horizon")
     step_days = _days_option(step, "--step")
+    try:
+        step_every = parse_every(every)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every")
     available = ctx.plugins.forecast_methods()
-    names = [method] if method else (sorted(available) if do_backtest else ["weighted"])
+    choose = method is None and not do_backtest
+    names = [method] if method else sorted(available)
     for name in names:
         if name not in available:
             raise click.BadParameter(f"no forecast method '{name}' (available: {', '.join(sorted(available))})",
@@ -262,14 +280,30 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     store = _optional_store(ctx, store_url, stream.workflow_path)
     try:
         if do_backtest:
+            dates = None
+            if from_date is not None:
+                last = to_date.date() if to_date else stream.day - dt.timedelta(days=horizon_days)
+                dates = schedule(from_date.date(), last, step_every)
             pairs = ((item.doc.deal, item.state) for item in stream.items())
             result = backtest(pairs, stream.cw, stream.day, horizon_days, {n: available[n] for n in names}, store,
-                              origins, step_days, options)
+                              origins, step_days, options, dates)
         else:
-            states = [slim_for_forecast(s, options["by"]) for s in stream.states()]
+            reason = None
+            if choose:  # one pass: the backtest at the months before the date, and the states on it
+                finals: list = []
+                pairs = ((item.doc.deal, item.state) for item in stream.items())
+                trial = backtest(pairs, stream.cw, stream.day, horizon_days, {n: available[n] for n in names}, store,
+                                 CHOICE_ORIGINS, 30, {**options, "trials": min(options.get("trials", 2000), 2000)},
+                                 finals=finals)
+                names[:] = [trial["default_method"]]
+                reason, states = trial["default_reason"], finals
+            else:
+                states = [slim_for_forecast(s, options["by"]) for s in stream.states()]
             try:
                 result = run_method(available[names[0]], ForecastInput(states, stream.workflow, stream.day,
                                                                        horizon_days, store, options))
+                if reason:
+                    result["default_reason"] = reason
             except ForecastFailed as exc:
                 stream.errors.append(Diagnostic(names[0], str(exc)))
                 result = {"method": names[0], "horizon_days": horizon_days, "expected": None,
@@ -288,8 +322,15 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
 
 def format_forecast(r: dict, workflow: Any) -> list[str]:
     cur = workflow.currency
-    out = [f"{r['method']} forecast, revenue closed within {r['horizon_days']} days: expected {_num(r['expected'])} {cur}",
+    out = [f"{r['method']} forecast, revenue won within {r['horizon_days']} days: expected {_num(r['expected'])} {cur}"
+           f" = existing {_num(r.get('existing'))} (deals open now) + new {_num(r.get('new'))} (deals not created yet)",
            f"  P10 {_num(r['p10'])}   P50 {_num(r['p50'])}   P90 {_num(r['p90'])}   ({r.get('open_deals', '?')} open deal(s))"]
+    if r.get("default_reason"):
+        out.append(f"  method: {r['default_reason']}")
+    n = r.get("new_detail")
+    if n:
+        out.append(f"  new: {n['created_per_day']:g} deal(s) created a day x {n['win_chance_within_rest']:.1%} won within "
+                   f"the rest of the horizon x {_num(n['mean_won_value'])} {cur} a win = {_num(n['expected_new_wins'])} win(s)")
     for key in ("definition", "quantiles", "smoothing", "timing"):
         if r.get(key):
             out.append(f"  {key}: {r[key]}")
@@ -310,15 +351,23 @@ def format_forecast(r: dict, workflow: Any) -> list[str]:
 
 
 def format_backtest(r: dict) -> list[str]:
-    out = [f"backtest: {len(r['origins'])} origin(s) every {r['step_days']} days, horizon {r['horizon_days']} days",
-           f"  {r['definition']}", "",
-           f"  {'method':14} {'MAPE':>8} {'bias':>8} {'bias amount':>14} origins"]
+    out = [f"backtest: {len(r['origins'])} origin(s), horizon {r['horizon_days']} days",
+           f"  {r['definition']}", ""]
+    if r.get("default_method"):
+        out += [f"  default method: {r['default_method']} ({r.get('default_reason', '')})", ""]
+    out.append(f"  {'method':14} {'MAPE':>8} {'bias':>8} {'existing':>9} {'new':>8} {'P10-P90 held':>13} {'width':>7}")
     for name, m in r["methods"].items():
-        out.append(f"  {name:14} {_pct(m['mape']):>8} {_pct(m['bias']):>8} {_num(m['bias_amount']):>14} {m['origins']:>7}")
-    out += ["", f"  {'origin':12} {'actual':>14} " + " ".join(f"{n:>14}" for n in r["methods"])]
+        out.append(f"  {name:14} {_pct(m['mape']):>8} {_pct(m['bias']):>8} {_pct(m.get('existing_bias')):>9} "
+                   f"{_pct(m.get('new_bias')):>8} {m.get('coverage', 0):>6}/{m['origins']:<6} {_pct(m.get('width')):>7}")
+    out += ["", "  (bias of existing: against revenue won by deals open at the origin; of new: by deals created after it)"]
     for row in r["origins"]:
-        out.append(f"  {row['origin']:12} {_num(row['actual']):>14} "
-                   + " ".join(f"{_num(row['forecasts'].get(n)):>14}" for n in r["methods"]))
+        out += ["", f"  {row['origin']}: actual {_num(row['actual'])} (from deals open then {_num(row.get('actual_existing'))}, "
+                    f"from new deals {_num(row.get('actual_new'))})"]
+        for name, d in (row.get("detail") or {}).items():
+            held = "held" if d["held"] else "MISSED"
+            error = d["error"] / d["actual"] if d["actual"] else None
+            out.append(f"    {name:14} {_num(d['expected']):>12} = {_num(d['existing']):>12} + {_num(d['new']):>11}  "
+                       f"P10-P90 {_num(d['p10'])}-{_num(d['p90'])} {held}  error {_pct(error)}")
     out += ["", "  calibration (configured probability vs win rate observed from the stage):",
             f"  {'stage':20} {'configured':>10} {'observed':>9} {'won':>6} {'lost':>6} {'learned':>8}"]
     for c in r["calibration"]:

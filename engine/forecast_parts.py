@@ -1,0 +1,84 @@
+"""The two parts of a forecast (SPEC section 7): `existing`, from deals open on the date,
+and `new`, from deals not created yet; each learned only from the deals as of the date.
+
+- existing (the historical method): a deal d days in its stage is won within the
+  horizon with the censored win-within chance of past deals that entered that stage
+  (engine/survival.py), times its amount as of the date.
+- new: deals created per day over the last RECENT_DAYS, times the chance a deal is
+  won within the days left of the horizon after it is created (censored, from
+  creation), times the mean value of the wins closed over the last RECENT_DAYS. The
+  number of new wins is Poisson, so the part's variance is count x mean(value^2).
+
+The total's P10/P50/P90 add the two parts' variances (normal approximation).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any, Iterable
+
+from .survival import WinCurve, sample
+
+RECENT_DAYS = 90  # "recent" creation rate and won values: the last quarter before the date
+Z90 = 1.2815515655446004
+NEW_NOTE = (f"new: deals created per day over the last {RECENT_DAYS} days x P(won within the rest of the horizon "
+            "after creation; censored, from past deals) x mean value of wins closed over the last "
+            f"{RECENT_DAYS} days (else all wins); Poisson count, variance = count x mean(value^2)")
+EXISTING_NOTE = ("existing: sum over open deals of amount x P(won within the horizon | stage, days in it), "
+                 "learned from every deal that entered the stage, open ones counted as still open (censored)")
+
+
+def existing_chance(deal: Any, curves: dict[str, WinCurve], now: dt.date, horizon: int) -> float | None:
+    """P(won within the horizon) of an open deal from its stage's censored win curve."""
+    curve = curves.get(deal.stage)
+    if curve is None:
+        return None
+    entered = deal.stage_entries.get(deal.stage, now)
+    return curve.win_within((now - entered).days, horizon)
+
+
+def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
+    """Expected revenue within the horizon from deals created after `now`, and its variance."""
+    start = now - dt.timedelta(days=RECENT_DAYS)
+    created_recently = 0
+    from_creation: list[tuple[int, str]] = []
+    recent_wins: list[float] = []
+    all_wins: list[float] = []
+    for s in states:
+        if s.created is not None and start < s.created <= now:
+            created_recently += 1
+        one = sample(s.created, s.outcome, s.closed_at, now)
+        if one is not None:
+            from_creation.append(one)
+        if s.outcome == "won" and s.closed_at is not None and s.closed_at <= now:
+            all_wins.append(s.amount)
+            if s.closed_at > start:
+                recent_wins.append(s.amount)
+    rate = created_recently / RECENT_DAYS
+    curve = WinCurve(from_creation)
+    # a deal created on day u after the date has horizon - u days left to be won
+    chance = sum(curve.win_within(0, horizon - u) or 0.0 for u in range(1, horizon + 1)) / horizon if horizon else 0.0
+    values = recent_wins or all_wins
+    mean = sum(values) / len(values) if values else 0.0
+    mean_sq = sum(v * v for v in values) / len(values) if values else 0.0
+    wins = rate * horizon * chance
+    return {"expected": round(wins * mean, 2), "variance": wins * mean_sq, "created_per_day": round(rate, 4),
+            "win_chance_within_rest": round(chance, 4), "mean_won_value": round(mean, 2),
+            "expected_new_wins": round(wins, 2), "definition": NEW_NOTE}
+
+
+def combine(result: dict, new: dict) -> dict:
+    """A method's result (its expected/p10/p90 are of the open deals) with the new part:
+    `existing`, `new`, and the total's expected/p10/p50/p90."""
+    existing = result.get("existing", result["expected"])
+    if existing is None:
+        return result
+    sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
+    sd = math.sqrt(sd_existing ** 2 + new["variance"])
+    total = existing + new["expected"]
+    out = dict(result)
+    out.update(existing=round(existing, 2), new=new["expected"], expected=round(total, 2),
+               p10=round(max(0.0, total - Z90 * sd), 2), p50=round(total, 2), p90=round(total + Z90 * sd, 2),
+               existing_interval={"p10": result.get("p10"), "p90": result.get("p90")},
+               new_detail={k: v for k, v in new.items() if k != "variance"})
+    return out

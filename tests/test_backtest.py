@@ -1,0 +1,31 @@
+"""The backtest's origins and the choice of the default method (engine/backtest.py)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from flowctl.backtest import FALLBACK_METHOD, choose_default, parse_every, schedule
+
+
+def test_monthly_and_daily_schedules():
+    assert schedule(dt.date(2017, 4, 1), dt.date(2017, 10, 1), (1, "mo")) == [dt.date(2017, m, 1) for m in range(4, 11)]
+    assert schedule(dt.date(2017, 1, 31), dt.date(2017, 3, 31), (1, "mo")) == [
+        dt.date(2017, 1, 31), dt.date(2017, 2, 28), dt.date(2017, 3, 31)]
+    assert schedule(dt.date(2017, 1, 1), dt.date(2017, 1, 20), parse_every("1w")) == [
+        dt.date(2017, 1, 1), dt.date(2017, 1, 8), dt.date(2017, 1, 15)]
+    for bad in ("0mo", "monthly", "1y", ""):
+        with pytest.raises(ValueError):
+            parse_every(bad)
+
+
+def methods(**mapes):
+    return {"methods": {n: {"mape": m, "origins": o} for n, (m, o) in mapes.items()}}
+
+
+def test_default_is_the_lowest_error_with_enough_history():
+    assert choose_default(methods(weighted=(0.3, 6), historical=(0.1, 6)))[0] == "historical"
+    name, why = choose_default(methods(weighted=(0.3, 2), historical=(0.1, 2)))
+    assert name == FALLBACK_METHOD and "too little history" in why
+    name, why = choose_default(methods(weighted=(0.1, 6), historical=(0.1, 6)))
+    assert name == "weighted" and "tie" in why
