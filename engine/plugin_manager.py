@@ -2,8 +2,9 @@
 
 Built-in plugins are ordinary modules listed in DEFAULT_PLUGINS and registered exactly
 as outside plugins are; outside plugins come from the entry-point group `flowctl`.
-FLOWCTL_DISABLE_PLUGINS=a,b blocks plugins by name; FLOWCTL_STRICT_PLUGINS=1 turns a
-plugin that fails to load into an error.
+FLOWCTL_DISABLE_PLUGINS=a,b blocks plugins by name (pluggy's set_blocked);
+FLOWCTL_STRICT_PLUGINS=1 turns a plugin that fails to load into an error;
+FLOWCTL_TRACE_PLUGINS=1 writes every hook call and its result to standard error.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import functools
 import importlib
 import importlib.metadata
 import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -66,31 +68,37 @@ class Plugins:
         self.problems: list[PluginProblem] = []  # load problems, reported as warnings
         self.failures: list[PluginFailure] = []  # hook calls that raised
         self.versions: dict[str, str] = {}
-        blocked = {n.strip() for n in os.environ.get("FLOWCTL_DISABLE_PLUGINS", "").split(",") if n.strip()}
-        self.strict = os.environ.get("FLOWCTL_STRICT_PLUGINS", "") not in ("", "0", "false", "no")
+        for name in os.environ.get("FLOWCTL_DISABLE_PLUGINS", "").split(","):
+            if name.strip():
+                self.pm.set_blocked(name.strip())
+        self.strict = _flag("FLOWCTL_STRICT_PLUGINS")
+        self._trace = self.pm.trace.root.get("hook")
+        if _flag("FLOWCTL_TRACE_PLUGINS"):
+            self.pm.trace.root.setwriter(sys.stderr.write)
         from . import __version__
         for module in DEFAULT_PLUGINS:
             short = module.rsplit(".", 1)[-1]
-            if short in blocked or module in blocked:
-                continue
-            self._register(lambda m=module: importlib.import_module(m), short, __version__)
+            if not self.pm.is_blocked(module):
+                self._register(functools.partial(importlib.import_module, module), short, __version__)
         if load_entry_points:
             for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-                if ep.name in blocked:
-                    continue
                 version = ep.dist.version if ep.dist is not None else "?"
                 self._register(ep.load, ep.name, version, dist=ep.dist.name if ep.dist else None)
         for module in extra:
-            self._register(lambda m=module: importlib.import_module(m), module, "local")
+            self._register(functools.partial(importlib.import_module, module), module, "local")
         if self.strict and self.problems:
             raise FlowctlError([Diagnostic(p.plugin, p.message) for p in self.problems])
 
     def _register(self, load: Callable[[], Any], name: str, version: str, dist: str | None = None) -> None:
+        if self.pm.is_blocked(name):  # not even imported
+            return
         try:
             plugin = load()
         except Exception as exc:  # a broken plugin must not take the others down
             self.problems.append(PluginProblem(name, f"failed to load: {type(exc).__name__}: {exc}"))
             return
+        if self.pm.is_registered(plugin):
+            return  # `--plugin m` for a module that is installed too: one copy, loaded once
         try:
             self.pm.register(plugin, name=name)
             unknown = [getattr(impl.function, "__name__", "?") for impl in self._impls_of(plugin)
@@ -100,6 +108,19 @@ class Plugins:
                 self.pm.unregister(plugin)
                 self.problems.append(PluginProblem(name, f"implements unknown hook(s) {', '.join(sorted(set(unknown)))}"))
                 return
+            # The core calls each implementation on its own (to name a failing plugin),
+            # which a wrapper's generator protocol cannot take part in.
+            wrappers = sorted({i.function.__name__ for i in self._impls_of(plugin)
+                               if getattr(i, "wrapper", False) or getattr(i, "hookwrapper", False)})
+            if wrappers:
+                self.pm.unregister(plugin)
+                self.problems.append(PluginProblem(name, "hook wrappers (wrapper=True, hookwrapper=True) are not supported: "
+                                                         + ", ".join(wrappers)))
+                return
+            unmarked = sorted(a for a in dir(plugin) if a.startswith("flowctl_") and hasattr(self.pm.hook, a)
+                              and callable(getattr(plugin, a, None)) and self.pm.parse_hookimpl_opts(plugin, a) is None)
+            if unmarked:
+                self.problems.append(PluginProblem(name, f"{', '.join(unmarked)} not marked with @hookimpl: ignored"))
         except (pluggy.PluginValidationError, ValueError) as exc:
             if self.pm.is_registered(plugin):
                 self.pm.unregister(plugin)
@@ -107,8 +128,8 @@ class Plugins:
             return
         self.versions[name] = version
 
-    def _impls_of(self, plugin: Any) -> list[pluggy.HookImpl]:
-        out = []
+    def _impls_of(self, plugin: Any) -> list[Any]:
+        out: list[Any] = []
         for caller in self.pm.get_hookcallers(plugin) or []:
             out.extend(i for i in caller.get_hookimpls() if i.plugin is plugin)
         # Hook functions with our prefix that no spec knows (typos) are not callers at all.
@@ -123,11 +144,14 @@ class Plugins:
         hook = getattr(self.pm.hook, hook_name)
         results = []
         for impl in reversed(hook.get_hookimpls()):  # pluggy calls the last registered first
+            self._trace(hook_name, impl.plugin_name, kwargs)
             try:
                 result = impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as exc:
+                self._trace(hook_name, impl.plugin_name, "raised", format_exception(exc))
                 self.failures.append(PluginFailure(impl.plugin_name, hook_name, exc))
                 continue
+            self._trace(hook_name, impl.plugin_name, "->", _brief(result))
             if result is not None:
                 results.append((impl.plugin_name, result))
         return results
@@ -216,6 +240,8 @@ class Plugins:
         """Every registered plugin: name, version, hooks (for `flowctl plugins`)."""
         out = []
         for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # blocked
+                continue
             hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
             out.append({"name": name, "version": self.versions.get(name, "?"),
                         "builtin": name in {m.rsplit('.', 1)[-1] for m in DEFAULT_PLUGINS} and self.versions.get(name) != "local",
@@ -225,6 +251,19 @@ class Plugins:
     def take_failures(self) -> list[PluginFailure]:
         failures, self.failures = self.failures, []
         return failures
+
+
+def _brief(result: Any) -> str:
+    """A hook's result in a trace line: names, not whole objects."""
+    if isinstance(result, (list, tuple)):
+        return "[" + ", ".join(str(getattr(x, "name", type(x).__name__)) for x in result) + "]"
+    if isinstance(result, dict):
+        return "{" + ", ".join(map(str, result)) + "}"
+    return type(result).__name__
+
+
+def _flag(variable: str) -> bool:
+    return os.environ.get(variable, "") not in ("", "0", "false", "no")
 
 
 def format_exception(exc: BaseException) -> str:

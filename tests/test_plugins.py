@@ -267,6 +267,35 @@ def test_a_plain_attribute_named_flowctl_something_does_not_crash_loading(cli):
             or any(p["name"] == "fixture_plugins.data_attribute" for p in data["problems"]))
 
 
+def test_a_hook_function_without_hookimpl_is_reported_and_the_rest_of_the_plugin_loads(cli):
+    result = cli("--plugin", "fixture_plugins.unmarked_hook", "plugins", "--format", "json")
+    assert result.exit_code == 0
+    assert ("warning: plugin fixture_plugins.unmarked_hook: flowctl_actions not marked with @hookimpl: ignored"
+            in result.stderr)
+    assert listed(result.stdout)["fixture_plugins.unmarked_hook"]["hooks"] == ["flowctl_metric_kinds"]
+
+
+def test_a_hook_wrapper_is_refused_by_name_and_actions_still_work(cli, project):
+    result = cli("--plugin", "fixture_plugins.wrapper_hook", "plugins", "--format", "json")
+    assert result.exit_code == 0
+    assert ("plugin fixture_plugins.wrapper_hook: hook wrappers (wrapper=True, hookwrapper=True) are not "
+            "supported: flowctl_actions") in result.stderr
+    assert "fixture_plugins.wrapper_hook" not in listed(result.stdout)
+    project.deal("D1")
+    ran = cli("--plugin", "fixture_plugins.wrapper_hook", "run", project.deals, *project.args("--now", "2026-01-02"))
+    assert ran.exit_code == 0, ran.output
+
+
+def test_trace_plugins_writes_each_hook_call_to_stderr(tmp_path):
+    done = flowctl_cli("schema", "workflow", env={"FLOWCTL_TRACE_PLUGINS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "flowctl_channel_types smtp [hook]" in done.stderr
+    assert "flowctl_channel_types smtp -> [smtp] [hook]" in done.stderr
+    assert "flowctl_actions render_action -> [render] [hook]" in done.stderr
+    quiet = flowctl_cli("schema", "workflow")
+    assert "[hook]" not in quiet.stderr
+
+
 # --------------------------------------------------------------------------- disabling, local plugins
 
 SMTP_WORKFLOW = """\
@@ -510,6 +539,13 @@ def test_the_installed_chat_plugin_delivers_through_a_real_server(chat_plugin, t
     assert posted[1]["text"].startswith("ACME-1 is stuck in Prospect (29 days)\n")
     assert posted[1]["channel"] == "#sales"
     assert server.requests[1].headers["x-flowctl-key"] == "ACME-1:deal_stuck:prospect:2026-01-01|stuck|team|alice@example.com"
+
+
+def test_plugin_option_on_an_installed_plugin_uses_the_one_copy(chat_plugin):
+    done = flowctl_cli("--plugin", "flowctl_chat", "plugins", "--format", "json", pythonpath=(chat_plugin,))
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+    names = [p["name"] for p in json.loads(done.stdout)["plugins"]]
+    assert names.count("chat") == 1 and "flowctl_chat" not in names
 
 
 def test_the_installed_chat_plugin_keeps_messages_while_the_chat_is_down(chat_plugin, tmp_path):

@@ -1,0 +1,11 @@
+"""A hook function without @hookimpl: pluggy ignores it; flowctl must say so."""
+from flowctl import MetricKind, hookimpl
+
+
+def flowctl_actions():  # forgot @hookimpl
+    return []
+
+
+@hookimpl
+def flowctl_metric_kinds():
+    return [MetricKind("always_one", lambda config, states, workflow, now: 1)]
