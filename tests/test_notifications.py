@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -154,6 +155,9 @@ def test_rules_send_to_the_right_people_with_their_templates(cli, notify):
     assert late.message["From"] == "Sales Ops <sales-ops@example.com>"
     assert late.mail_from == "sales-ops@example.com"
     assert late.message["X-Flowctl-Key"].strip().startswith("D1:job_overdue:prospect:call-buyer:")
+    # the outbox key as docs/channels.md gives it: <event key>|<rule>|<channel>|<recipient>
+    assert re.fullmatch(r"D1:job_overdue:prospect:call-buyer:\d{4}-\d\d-\d\d\|[\w-]+\|[\w-]+\|carol@example\.com",
+                        late.message["X-Flowctl-Key"].strip())
     [request] = hook.requests
     assert request.json()["recipient"] == "bob@example.com"
     assert request.json()["subject"] == "D1 is stuck in prospect (19 days)"
