@@ -230,6 +230,11 @@ class ForecastFailed(Exception):
     """A forecasting plugin raised or returned something unusable."""
 
 
+# Keys of a forecast's output that flowctl sets: a method's result cannot replace them.
+RESERVED_KEYS = frozenset({"method", "horizon_days", "errors", "default_reason", "workflow", "now", "as_of", "deals",
+                           "left_out", "currency"})
+
+
 def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
     try:
         result = method.forecast(data)
@@ -239,4 +244,5 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
         raise ForecastFailed(f"forecast method {method.name} returned no expected/p10/p50/p90")
     if "new" not in result:  # the method forecast the open deals: add the deals not created yet
         result = combine(result, new_part(data.states, data.now, data.horizon_days))
-    return {"method": method.name, "horizon_days": data.horizon_days, **result}
+    return {"method": method.name, "horizon_days": data.horizon_days,
+            **{k: v for k, v in result.items() if k not in RESERVED_KEYS}}

@@ -341,3 +341,16 @@ def test_backtest_from_to_every(tmp_path):
     assert r["default_method"] in r["methods"] and r["default_reason"]
     code, _, err = run("forecast", "-w", str(wf), "--backtest", "--from", "2026-05-01", "--every", "monthly")
     assert code == 2 and "bad step" in err
+
+
+def test_a_method_cannot_overwrite_the_keys_flowctl_sets(tmp_path):
+    from conftest import Project
+    from clirun import invoke
+    project = Project(tmp_path)
+    project.deal("A")
+    result = invoke("--plugin", "fixture_plugins.overreaching_forecast", "forecast", "--method", "overreaching",
+                    "--horizon", "30d", "--format", "json", "-w", project.workflow, project.deals, "--now", "2026-01-05")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["method"] == "overreaching" and data["horizon_days"] == 30
+    assert data["errors"] == [] and data["currency"] == "EUR" and data["note"] == "kept"

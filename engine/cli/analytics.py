@@ -314,7 +314,7 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     for failure in result.get("errors") or []:
         stream.errors.append(Diagnostic("backtest", failure))
     if fmt == "json":
-        echo_json({**stream.header(), **result})
+        echo_json({**result, **stream.header()})  # the header's errors hold the backtest's too
     else:
         click.echo("\n".join(format_backtest(result) if do_backtest else format_forecast(result, stream.workflow)))
     stream.finish(fmt)
