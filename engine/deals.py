@@ -11,7 +11,8 @@ from typing import Any, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
-from .yamlio import locate_all, parse, read_text
+from .yaml11 import notes_for
+from .yamlio import Positions, locate_all, parse, read_text
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -38,14 +39,25 @@ class DealDoc:
     file: str
     deal: dict
     index: int | None = None
+    notes: list[Diagnostic] = dataclasses.field(default_factory=list)  # warnings from parsing (YAML 1.1 forms)
 
     @property
     def prefix(self) -> tuple:
         return ("deals", self.index) if self.index is not None else ()
 
 
-def split_deals(doc: Any, file: str) -> list[DealDoc]:
-    """The deals of a parsed file: a single deal mapping, or a list under `deals:`."""
+def split_deals(doc: Any, file: str, notes: list[Diagnostic] | None = None, text: str = "") -> list[DealDoc]:
+    """The deals of a parsed file: a single deal mapping, or a list under `deals:`; the
+    parser's `notes` go to the deal they fall in."""
+    docs = _split_deals(doc, file)
+    if notes:
+        starts = [1] + [Positions(text).locate(("deals", d.index or 0))[0] or 1 for d in docs[1:]]
+        for d, mine in zip(docs, notes_for(notes, starts)):
+            d.notes = mine
+    return docs
+
+
+def _split_deals(doc: Any, file: str) -> list[DealDoc]:
     if isinstance(doc, dict) and "deals" in doc and "id" not in doc:
         extra = [k for k in doc if k != "deals"]
         if extra:
@@ -71,16 +83,18 @@ def split_deals(doc: Any, file: str) -> list[DealDoc]:
 def read_deals(file: str) -> tuple[str, list[DealDoc]]:
     """(text, deals) of one deal file; FlowctlError if it cannot be read or parsed."""
     text = read_text(file)
-    return text, split_deals(parse(text, file), file)
+    notes: list[Diagnostic] = []
+    doc = parse(text, file, notes)
+    return text, split_deals(doc, file, notes, text)
 
 
 def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
     """Schema and workflow checks of one deal (positions not yet filled in)."""
     deal = doc.deal
     validator = cw.deal_validator
-    out: list[Diagnostic] = []
+    out: list[Diagnostic] = list(doc.notes)
     if not validator.is_valid(deal):
-        out = validator.diagnostics(deal, doc.file, doc.prefix)
+        out += validator.diagnostics(deal, doc.file, doc.prefix)
         # The workflow checks below still run, on whatever has the right shape.
     wf = cw.workflow
 
@@ -100,6 +114,8 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
     for path, value in _dates(deal, mapping, entries):
         if value.__class__ is str and not _real_date(value):
             problem(path, f"{value!r} is not a date on the calendar")
+        elif value.__class__ is str and _DATE.match(value) and not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+            problem(path, f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with")
     for job_id in mapping("jobs"):
         if job_id not in wf.job_by_id:
             problem(("jobs", job_id), f"unknown job '{job_id}'{did_you_mean(str(job_id), wf.job_by_id)}", True)
@@ -125,6 +141,9 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# Due dates, windows and forecasts add up to a few hundred years to a deal's dates
+# (durations have at most 5 digits of days): far from the calendar's ends, none overflows.
+FIRST_YEAR, LAST_YEAR = 1000, 8999
 
 
 @functools.lru_cache(maxsize=4096)  # a pipeline's deals share a few hundred distinct days
@@ -155,6 +174,8 @@ def _dates(deal: dict, mapping, entries) -> Iterator[tuple[tuple, Any]]:
     for key in ("activities", "history"):
         for i, entry in entries(key):
             yield (key, i, "at"), entry.get("at")
+    for i, entry in entries("history"):
+        yield ("history", i, "expected_close"), entry.get("expected_close")
     for i, order in entries("orders"):
         for key in ("placed", "completed"):
             yield ("orders", i, key), order.get(key)

@@ -17,6 +17,8 @@ from typing import Any, Sequence
 import yaml
 
 from .diagnostics import Diagnostic, FlowctlError, PathItem
+from .yaml11 import bad_strings, surprise
+from .yamlguards import MAX_DEPTH, MAX_EXPANDED, check_aliases, check_depth, line_col, top_key_before
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the build
@@ -33,13 +35,30 @@ _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-MAX_EXPANDED = 1_000_000  # values in a document with its aliases expanded
+_NULL = "tag:yaml.org,2002:null"
 MAX_FILE_BYTES = 5 * 1024 * 1024  # a deal is ~1 KB, a workflow a few; more is a mistake or an attack
-MAX_DEPTH = 200  # nesting of lists and mappings: libyaml recurses in C and would crash far deeper
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
     pass
+
+
+class KeyTypeError(DuplicateKeyError):
+    """A key that YAML reads as null, a boolean, a number or a date: every key flowctl
+    knows is text, and code that meets such a key (sorting, messages) would fail."""
+
+
+def _key_type_error(key_node: yaml.Node, key: Any) -> KeyTypeError:
+    what = "null" if key is None else type(key).__name__.replace("bool", "a boolean").replace("int", "a number").replace("float", "a number")
+    return KeyTypeError(None, None, f"a key must be text: `{key_node.value}` is read as {what}; quote it", key_node.start_mark)
+
+
+def _keep_id_text(key_node: yaml.Node, value_node: yaml.Node) -> None:
+    """`id: 010` is the id "010" (SPEC section 1), whatever YAML 1.1 makes of it."""
+    if (key_node.value == "id" and value_node.__class__ is yaml.ScalarNode and not value_node.style
+            and value_node.tag not in (_STR, _NULL) and value_node.tag.startswith("tag:yaml.org,2002:")
+            and value_node.value):
+        value_node.tag = _STR
 
 
 class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -62,17 +81,24 @@ class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 return _STR
             return _MAP if kind is yaml.MappingNode else _SEQ
 
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self.surprises: list[tuple[int, int, str]] = []  # (line, column, why), 1-based
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)
         own = list(node.value)  # the keys written here, before `<<` merges add any
         merges = False
-        for key_node, _ in own:
+        for key_node, value_node in own:
             tag = key_node.tag
             if tag == _BOOL and not key_node.style:
                 key_node.tag = _STR  # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on"
             elif tag == _MERGE:
                 merges = True
+            elif key_node.__class__ is yaml.ScalarNode and tag != _STR:
+                raise _key_type_error(key_node, self.construct_object(key_node))
+            _keep_id_text(key_node, value_node)
         mapping = super().construct_mapping(node, deep=deep)
         if merges or len(mapping) < len(own):
             self._refuse_duplicates(own)
@@ -97,6 +123,25 @@ def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.Node) -> str
 
 
 Loader.add_constructor(_TIMESTAMP, _construct_timestamp_as_str)
+
+
+def _noting_surprises(tag: str) -> None:
+    """Wrap the constructor of `tag` so that YAML 1.1-only forms are noted as warnings."""
+    base = _BaseLoader.yaml_constructors[tag]
+
+    def construct(loader: Loader, node: yaml.ScalarNode) -> Any:
+        value = base(loader, node)
+        if not node.style:
+            why = surprise(node.value, value)
+            if why:
+                loader.surprises.append((node.start_mark.line + 1, node.start_mark.column + 1, why))
+        return value
+
+    Loader.add_constructor(tag, construct)
+
+
+for _tag in (_BOOL, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+    _noting_surprises(_tag)
 
 
 def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
@@ -141,23 +186,30 @@ def is_json_file(name: str) -> bool:
     return name.lower().endswith(".json")
 
 
-def parse(text: str, name: str) -> Any:
-    """Parse one YAML or JSON document; syntax errors become a positioned FlowctlError."""
-    _check_depth(text, name)
+def parse(text: str, name: str, notes: list[Diagnostic] | None = None) -> Any:
+    """Parse one YAML or JSON document; syntax errors, non-text keys and text that cannot
+    be stored become a positioned FlowctlError. Warnings about values whose meaning
+    depends on YAML 1.1 are appended to `notes` when it is given."""
+    check_depth(text, name)
     try:
-        return _parse(text, name)
+        doc = _parse(text, name, notes)
     except ValueError as exc:  # an integer of more than 4,300 digits
         long = re.search(r"\d{4000,}", text)
         if long is None:
             raise FlowctlError(Diagnostic(name, f"a value cannot be read: {exc}"))
-        line, column = _line_col(text, long.start())
+        line, column = line_col(text, long.start())
         raise FlowctlError(Diagnostic(name, f"{_key_on_line(text, long.start())}a number of {len(long.group())} digits "
-                                            f"is too long to read{_top_key_before(text, long.start())}",
+                                            f"is too long to read{top_key_before(text, long.start())}",
                                       line=line, column=column))
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    if "\\" in text:  # NUL and surrogates only come from escapes
+        for path, at_key, why in bad_strings(doc):
+            where: tuple[int, int] | tuple[None, None] = Positions(text).locate(path, key=at_key)
+            escape = re.search(r"\\(u[dD][89a-fA-F]|u0000|0|x00)", text)
+            if where[0] is None and escape:  # JSON with a lone surrogate is not YAML: the escape says where
+                where = line_col(text, escape.start())
+            raise FlowctlError(Diagnostic(name, f"{'a key' if at_key else 'a text value'} {why}", path,
+                                          line=where[0], column=where[1]))
+    return doc
 
 
 def _key_on_line(text: str, offset: int) -> str:
@@ -167,38 +219,7 @@ def _key_on_line(text: str, offset: int) -> str:
     return f"{match.group(1)}: " if match else ""
 
 
-def _top_key_before(text: str, offset: int) -> str:
-    """The top-level key under which offset lies, for messages."""
-    for match in reversed(list(re.finditer(r"^([\w$-]+)\s*:", text[:offset], re.M))):
-        return f" under '{match.group(1)}'"
-    return ""
-
-
-def _check_depth(text: str, name: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before a parser recurses into it. Counting
-    brackets (str.count, in C) is the cheap first look; indentation the second."""
-    if text.count("[") + text.count("{") > MAX_DEPTH:
-        depth = 0
-        for i, ch in enumerate(text):
-            if ch in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line, column = _line_col(text, i)
-                    raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)"
-                                                  f"{_top_key_before(text, i)}", line=line, column=column))
-            elif ch in "]}" and depth:
-                depth -= 1
-    if len(text) > MAX_DEPTH * 2 * 20:  # block nesting needs long lines of indentation
-        offset = 0
-        for number, line in enumerate(text.split("\n"), 1):
-            indent = len(line) - len(line.lstrip(" -"))
-            if indent > MAX_DEPTH * 2:
-                raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {indent} columns)"
-                                                    f"{_top_key_before(text, offset)}", line=number, column=1))
-            offset += len(line) + 1
-
-
-def _parse(text: str, name: str) -> Any:
+def _parse(text: str, name: str, notes: list[Diagnostic] | None) -> Any:
     if is_json_file(name):
         try:
             return json.loads(text, object_pairs_hook=_no_duplicates)
@@ -220,12 +241,13 @@ def _parse(text: str, name: str) -> Any:
                 name, "more than one YAML document in the file (one deal or workflow per file, or a list under `deals:`)",
                 line=extra.start_mark.line + 1, column=extra.start_mark.column + 1))
         if "*" in text:  # aliases are rare in deal files: walk only when one may be there
-            _check_aliases(node, name)
+            check_aliases(node, name)
         else:
             try:
                 return _build(loader, node)
             except _Unusual:
-                pass
+                loader.surprises.clear()  # construct_document notes them again
+        _refuse_odd_keys(loader, node)  # in document order, as _build does: the constructor goes its own way
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -246,6 +268,9 @@ def _parse(text: str, name: str) -> Any:
     except RecursionError:
         raise FlowctlError(Diagnostic(name, "nesting too deep"))
     finally:
+        if notes is not None:
+            notes.extend(Diagnostic(name, why, severity="warning", line=line, column=column)
+                         for line, column, why in loader.surprises)
         loader.dispose()
 
 
@@ -278,6 +303,9 @@ def _build(loader: Loader, node: yaml.Node) -> Any:
                 raise _Unusual
             else:
                 key = loader.construct_object(key_node)
+                if not isinstance(key, str):
+                    raise _key_type_error(key_node, key)
+            _keep_id_text(key_node, value_node)
             if key in out:
                 raise _Unusual  # the whole constructor says where, as a DuplicateKeyError
             out[key] = _build(loader, value_node)
@@ -285,6 +313,27 @@ def _build(loader: Loader, node: yaml.Node) -> Any:
     if cls is _SEQUENCE_NODE and node.tag == _SEQ:
         return [_build(loader, child) for child in node.value]
     raise _Unusual
+
+
+def _refuse_odd_keys(loader: Loader, node: yaml.Node) -> None:
+    """The first key (in document order) that is not text, as a KeyTypeError."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]  # (node, is a key)
+    while stack:
+        current, is_key = stack.pop()
+        if current.__class__ is _SCALAR_NODE:
+            tag = current.tag
+            if is_key and tag not in (_STR, _MERGE) and not (tag == _BOOL and not current.style):
+                raise _key_type_error(current, loader.construct_object(current))
+            continue
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__class__ is _MAPPING_NODE:
+            stack.extend(item for key_node, value_node in reversed(current.value)
+                         for item in ((value_node, False), (key_node, True)))
+        else:
+            stack.extend((child, False) for child in reversed(current.value))
 
 
 class _Duplicate(ValueError):
@@ -313,39 +362,6 @@ def _yaml_duplicate_position(text: str) -> tuple[int | None, int | None]:
     except yaml.YAMLError:
         pass
     return None, None
-
-
-def _check_aliases(node: yaml.Node, name: str) -> None:
-    """Refuse documents whose aliases would expand without bound ("billion laughs"):
-    what matters is the size of the document once every alias is expanded."""
-    # The composer shares aliased nodes; the expanded size of each node is counted once
-    # (memoised), so the check is linear in the document as written.
-    sizes: dict[int, int] = {}
-    order: list[yaml.Node] = []
-    stack = [node]
-    while stack:  # post-order without recursion: nesting may be deep
-        current = stack.pop()
-        if id(current) in sizes:
-            continue
-        sizes[id(current)] = -1
-        order.append(current)
-        if isinstance(current, yaml.MappingNode):
-            stack.extend(n for pair in current.value for n in pair)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-    for current in reversed(order):
-        if isinstance(current, yaml.MappingNode):
-            children = [n for pair in current.value for n in pair]
-        elif isinstance(current, yaml.SequenceNode):
-            children = current.value
-        else:
-            children = []
-        total = 1 + sum(max(sizes[id(c)], 1) for c in children)
-        if total > MAX_EXPANDED:
-            raise FlowctlError(Diagnostic(
-                name, f"too many YAML alias expansions: the document would grow past {MAX_EXPANDED:,} values",
-                line=current.start_mark.line + 1, column=current.start_mark.column + 1))
-        sizes[id(current)] = total
 
 
 def load(path: str | os.PathLike) -> Any:

@@ -54,7 +54,8 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
         checked.add(os.path.normpath(file))
         try:
             text = read_text(file)
-            doc = parse(text, file)
+            notes: list[Diagnostic] = []
+            doc = parse(text, file, notes)
         except FlowctlError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
@@ -65,7 +66,7 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
                 workflow = wf
             continue
         try:
-            deal_docs.append((text, split_deals(doc, file)))
+            deal_docs.append((text, split_deals(doc, file, notes, text)))
         except FlowctlError as exc:
             locate_all(exc.diagnostics, {file: text})
             diagnostics.extend(exc.diagnostics)

@@ -1,0 +1,87 @@
+"""Guards run before a YAML document is constructed: nesting depth and alias expansion."""
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from .diagnostics import Diagnostic, FlowctlError
+
+MAX_EXPANDED = 1_000_000  # values in a document with its aliases expanded
+MAX_DEPTH = 200  # nesting of lists and mappings: libyaml recurses in C and would crash far deeper
+
+
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def top_key_before(text: str, offset: int) -> str:
+    """The top-level key under which offset lies, for messages."""
+    for match in reversed(list(re.finditer(r"^([\w$-]+)\s*:", text[:offset], re.M))):
+        return f" under '{match.group(1)}'"
+    return ""
+
+
+def check_depth(text: str, name: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before a parser recurses into it. Counting
+    brackets (str.count, in C) is the cheap first look; indentation the second."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        depth = 0
+        for i, ch in enumerate(text):
+            if ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, column = line_col(text, i)
+                    raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)"
+                                                  f"{top_key_before(text, i)}", line=line, column=column))
+            elif ch in "]}" and depth:
+                depth -= 1
+    if len(text) > MAX_DEPTH * 2 * 20:  # block nesting needs long lines of indentation
+        offset = 0
+        for number, row in enumerate(text.split("\n"), 1):
+            indent = len(row) - len(row.lstrip(" -"))
+            if indent > MAX_DEPTH * 2:
+                raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {indent} columns)"
+                                                    f"{top_key_before(text, offset)}", line=number, column=1))
+            offset += len(row) + 1
+
+
+def check_aliases(node: yaml.Node, name: str) -> None:
+    """Refuse documents whose aliases would expand without bound ("billion laughs") or
+    refer to a collection that contains them (`a: &a [*a]`, which no code can walk):
+    what matters is the size of the document once every alias is expanded."""
+    # Depth-first, without recursion (nesting may be deep); the expanded size of each
+    # node is counted once (memoised), so the check is linear in the document as written.
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = current.value
+        else:
+            sizes[key] = 1
+            continue
+        if done:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_EXPANDED:
+                raise FlowctlError(Diagnostic(
+                    name, f"too many YAML alias expansions: the document would grow past {MAX_EXPANDED:,} values",
+                    line=current.start_mark.line + 1, column=current.start_mark.column + 1))
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        open_nodes.add(key)
+        stack.append((current, True))
+        for child in children:
+            if id(child) in open_nodes:
+                raise FlowctlError(Diagnostic(
+                    name, "an alias refers to a collection that contains it (an alias cycle)",
+                    line=current.start_mark.line + 1, column=current.start_mark.column + 1))
+            if id(child) not in sizes:
+                stack.append((child, False))
