@@ -36,6 +36,7 @@ DEFAULT_SUBJECTS = {
 DIGEST_SUBJECT = N_("%(count)s item(s) need your attention")
 IMPLICIT_CHANNELS = {"console": {"use": "console"}}
 DIGEST_PART = "digest"  # outbox status of an event waiting to be combined into a digest
+UNRENDERED = "unrendered"  # outbox status of a message whose `to`, subject or body failed for its deal: never sent
 DIGESTED = "digested"
 
 
@@ -89,18 +90,26 @@ class Notifier:
                         continue
                 except Exception:
                     continue
-            to = recipient_for(event, deal or {}, rule, self.templates, context)
-            key = f"{event.key}|{rule.get('id', i)}|{rule['channel']}|{to}"
-            if rule.get("digest"):
-                part = {**context, "deal": _deal_payload(deal), "rule": i}
-                out.append(OutboxItem(key, rule["channel"], to, "", "", part, status=DIGEST_PART, created_at=now))
-                continue
-            subject = (self.templates.render_string(rule["subject"], **context) if rule.get("subject")
-                       else self._default_subject(event, context))
-            body = self.templates.render(rule.get("template") or "message.txt.j2", **context)
-            out.append(OutboxItem(key, rule["channel"], to, subject.strip(), body,
-                                  {"events": [event.to_json()], "deal": _deal_payload(deal)}, created_at=now))
+            try:
+                out.append(self._item(i, rule, event, deal, context, now))
+            except Exception as exc:  # this deal's values broke this message: that message alone fails
+                out.append(OutboxItem(f"{event.key}|{rule.get('id', i)}|{rule['channel']}|", rule["channel"], None, "", "",
+                                      {"events": [event.to_json()], "deal": _deal_payload(deal)}, status=UNRENDERED,
+                                      last_error=f"cannot render the message of rule {rule.get('id', i)}: {render_error(exc)}",
+                                      created_at=now))
         return out
+
+    def _item(self, i: int, rule: dict, event: Event, deal: dict | None, context: dict, now: dt.date) -> OutboxItem:
+        to = recipient_for(event, deal or {}, rule, self.templates, context)
+        key = f"{event.key}|{rule.get('id', i)}|{rule['channel']}|{to}"
+        if rule.get("digest"):
+            part = {**context, "deal": _deal_payload(deal), "rule": i}
+            return OutboxItem(key, rule["channel"], to, "", "", part, status=DIGEST_PART, created_at=now)
+        subject = (self.templates.render_string(rule["subject"], **context) if rule.get("subject")
+                   else self._default_subject(event, context))
+        body = self.templates.render(rule.get("template") or "message.txt.j2", **context)
+        return OutboxItem(key, rule["channel"], to, subject.strip(), body,
+                          {"events": [event.to_json()], "deal": _deal_payload(deal)}, created_at=now)
 
     def _default_subject(self, event: Event, context: dict) -> str:
         if event.kind not in DEFAULT_SUBJECTS:
@@ -128,6 +137,13 @@ class Notifier:
             out.append(OutboxItem(f"digest|{rule.get('id', i)}|{channel}|{to}|{digest}", channel, to, subject.strip(), body,
                                   {"events": [p.payload.get("event") for p in items]}, created_at=now))
         return out
+
+
+def render_error(exc: BaseException) -> str:
+    """A template failure in one line, without the template's internals."""
+    if isinstance(exc, FlowctlError) and exc.diagnostics:
+        return exc.diagnostics[0].message
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _deal_payload(deal: dict | None) -> dict:

@@ -28,7 +28,7 @@ from .liveness import process_tag
 from .metrics import MetricSet, alert_configs, metric_alerts, slim_from_summary
 from .hooktypes import ActionContext
 from .model import Workflow
-from .notify import DIGEST_PART, DIGESTED, Notifier, channels_of, deliver
+from .notify import DIGEST_PART, DIGESTED, UNRENDERED, Notifier, channels_of, deliver
 from .pipeline import read_checked
 from .store import ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
 from .summary import error_summary, state_summary
@@ -478,6 +478,10 @@ class Runner:
             if self.store is None or self.dry_run:
                 self._dry_parts.extend(parts)
             items = [i for i in items if i.status != DIGEST_PART]
+        for item in items:
+            if item.status == UNRENDERED:
+                self.result.warnings.append(f"notification not queued for {item.payload['events'][0].get('deal')}: {item.last_error}")
+        items = [i for i in items if i.status != UNRENDERED]
         self.result.counts["notifications_queued"] += len(items)
         for item in items:
             self.result.notifications.append({"key": item.key, "channel": item.channel, "to": item.recipient,

@@ -358,3 +358,25 @@ def test_a_message_kept_while_down_goes_out_with_the_later_ones_once(cli, notify
                         "Late: Call the buyer for Fleet", "Late: Verify the prospect for Fleet"]
     assert len(hook.requests) == 1
     assert data["summary"]["sent"] == 5
+
+
+# --------------------------------------------------------------------------- a message that fails for one deal
+
+@pytest.mark.parametrize("rule", [
+    "  - {id: who, on: stage_entered, channel: console, to: \"{{ deal.owner.split('@')[0] }}@example.com\"}\n",
+    "  - {id: who, on: stage_entered, channel: console, subject: \"{{ deal.owner.upper() }} {{ 1 // 0 if not deal.owner else '' }}\"}\n",
+    "  - {id: who, on: stage_entered, channel: console, subject: \"{{ deal.owner.lower() }}\"}\n",
+])
+def test_a_message_that_cannot_be_rendered_for_one_deal_fails_alone(cli, tmp_path, monkeypatch, rule):
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    notify = NotifyProject(tmp_path, rule)
+    notify.deal("D1")
+    (notify.deals / "D2.yaml").write_text("id: D2\namount: 5\ncreated: 2026-01-01\n")  # no owner
+    result, data = notify.run(cli, now="2026-01-02")
+    assert result.exit_code == 0, result.output
+    assert {d["id"]: d["stage"] for d in data["deals"]} == {"D1": "prospect", "D2": "prospect"}
+    assert data["summary"]["sent"] == 1
+    assert any("D2" in w and "cannot render the message of rule who" in w for w in data["summary"]["warnings"])
+    rows = {row[2]: row for row in notify.outbox()}
+    assert set(rows) == {"sent", "unrendered"}
+    assert "cannot render the message of rule who" in rows["unrendered"][4]
