@@ -215,9 +215,9 @@ class Store(Protocol):
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    import re
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """The URL (or a message quoting it) with any password replaced by ***."""
+    from .redact import mask_secrets
+    return mask_secrets(url)
 
 
 def store_data(value: Any) -> Any:

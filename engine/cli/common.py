@@ -13,6 +13,7 @@ import click
 
 from ..diagnostics import Diagnostic, FlowctlError
 from ..plugin_manager import Plugins
+from ..redact import mask_secrets
 from ..store import StoreError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -116,7 +117,7 @@ def open_store(ctx: Context, url: str | None, workflow_path: str, *, must_exist:
         return None
     store = ctx.plugins.open_store(url)
     if store is None:
-        raise click.UsageError(f"no plugin handles the store URL {url!r} (sqlite:///… or postgresql://…)")
+        raise click.UsageError(f"no plugin handles the store URL {mask_secrets(url)!r} (sqlite:///… or postgresql://…)")
     return store
 
 
@@ -133,7 +134,7 @@ def handle_errors(fn: Callable) -> Callable:
                 click.echo(d.format(), err=True)
             code = EXIT_USAGE
         except StoreError as exc:
-            click.secho(f"error: store: {exc}", fg="red", err=True)
+            click.secho(f"error: store: {mask_secrets(str(exc))}", fg="red", err=True)  # a driver may echo the URL
             code = EXIT_USAGE
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else EXIT_ERRORS

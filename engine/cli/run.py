@@ -15,6 +15,7 @@ from .. import plan_summary
 from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
 from ..parallel import run_parallel
+from ..redact import mask_secrets
 from ..runner import Runner
 from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors,
                      load_workflow_or_fail, now_option, open_store, pass_context,
@@ -53,7 +54,7 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         plan = _read_plan(plan_file)
         workflow_path = workflow_path or plan["workflow"]
         deals = deals or tuple(plan["deals"])
-        store_url = store_url or plan.get("store")
+        store_url = _plan_store(plan, store_url)
         now = dt.datetime.fromisoformat(plan["now"])
     if save_plan and not dry_run:
         raise click.UsageError("--save-plan goes with --dry-run")
@@ -191,11 +192,24 @@ def _plan_body(result) -> dict:
 def _write_plan(path: str, workflow_path: str, workflow, paths: list[str], store_url: str | None, day: dt.date, result) -> None:
     digests = {f: _digest(f) for f in find_files(paths)}
     plan = {"version": PLAN_VERSION, "workflow": workflow_path, "workflow_digest": workflow.digest,
-            "deals": paths, "store": store_url, "now": day.isoformat(), "files": digests, **_plan_body(result)}
+            "deals": paths, "store": mask_secrets(store_url) if store_url else None, "now": day.isoformat(), "files": digests, **_plan_body(result)}
     tmp = Path(path + ".tmp")
     tmp.write_text(json.dumps(plan, indent=2), "utf-8")
     tmp.replace(path)
     click.echo(f"plan saved to {path}; apply it with: flowctl run --plan {path}", err=True)
+
+
+def _plan_store(plan: dict, store_url: str | None) -> str | None:
+    """The store a plan is applied to. A plan holds its store's URL without the password
+    (a plan is a file people pass around): with one, the URL comes again from --store."""
+    planned = plan.get("store")
+    if store_url is None:
+        if planned and "***" in planned:
+            raise click.UsageError("the plan's store URL has its password left out: give it again with --store URL")
+        return planned
+    if planned and mask_secrets(store_url) != planned:
+        raise click.UsageError(f"the plan was made for the store {planned}, not {mask_secrets(store_url)}")
+    return store_url
 
 
 def _digest(file: str) -> str:
