@@ -18,7 +18,7 @@ from .liveness import claimer_dead, process_tag
 from .hooktypes import ChannelType, DeliveryError, Message
 from .model import Workflow
 from .store import Event, OutboxItem, Store
-from .templating import Templates
+from .templating import BrokenTemplate, Templates
 
 # The subject of a rule without `subject:`, by event kind; filled in with the event's
 # values (as data: never rendered as a template).
@@ -92,6 +92,8 @@ class Notifier:
                     continue
             try:
                 out.append(self._item(i, rule, event, deal, context, now))
+            except BrokenTemplate:
+                raise
             except Exception as exc:  # this deal's values broke this message: that message alone fails
                 out.append(OutboxItem(f"{event.key}|{rule.get('id', i)}|{rule['channel']}|", rule["channel"], None, "", "",
                                       {"events": [event.to_json()], "deal": _deal_payload(deal)}, status=UNRENDERED,

@@ -133,6 +133,11 @@ def _where(exc: BaseException, top: str | None) -> tuple[int | None, str | None,
     return line, other, other_line
 
 
+class BrokenTemplate(FlowctlError):
+    """The template itself is wrong (syntax, a missing template): the same for every
+    deal, so the workflow's problem (exit 2), not one message's."""
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"UnicodeDecodeError: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
@@ -189,7 +194,7 @@ class Templates:
         if any(_leaves_folder(n) for n in missing):
             message += " (template names cannot leave their folder: no '..', no absolute path)"
         line = _where(exc, template.filename)[0] if template is not None else None
-        return FlowctlError(Diagnostic(name, message, line=line, column=1 if line else None))
+        return BrokenTemplate(Diagnostic(name, message, line=line, column=1 if line else None))
 
     def render(self, name: str, **context: Any) -> str:
         """Render a template by name; a missing or broken template is a FlowctlError."""
@@ -201,7 +206,7 @@ class Templates:
         except jinja2.TemplateNotFound as exc:
             raise self._not_found(exc, name, template) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise FlowctlError(Diagnostic(exc.filename or exc.name or name, f"template syntax error: {exc.message}",
+            raise BrokenTemplate(Diagnostic(exc.filename or exc.name or name, f"template syntax error: {exc.message}",
                                           line=exc.lineno, column=1)) from None
         except Exception as exc:  # every failure of a template is the template's: never a traceback
             line, other, other_line = _where(exc, template.filename if template is not None else None)
@@ -217,6 +222,8 @@ class Templates:
                 return _bounded_text(self.env.from_string(source), context)
         except jinja2.TemplateNotFound as exc:
             missing = " or ".join(f"'{n}'" for n in (getattr(exc, "templates", None) or [exc.name]))
-            raise FlowctlError(Diagnostic("workflow", f"template {shown!r} failed: no template named {missing}")) from None
+            raise BrokenTemplate(Diagnostic("workflow", f"template {shown!r} failed: no template named {missing}")) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise BrokenTemplate(Diagnostic("workflow", f"template {shown!r} failed: {_describe(exc)}")) from None
         except Exception as exc:  # TemplateError, SecurityError, and whatever else: never a traceback
             raise FlowctlError(Diagnostic("workflow", f"template {shown!r} failed: {_describe(exc)}")) from None

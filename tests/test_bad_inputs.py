@@ -542,7 +542,8 @@ def _typed_cases(kind: str) -> list[Any]:
     for path, allowed in _typed_paths(schema, schema):
         if kind == "workflow" and path[0] in ("stages",) and len(path) > 1 and path[1] != 0:
             continue
-        value = _wrong_value(allowed)
+        # A plain scalar under `id:` is the id's text (SPEC section 1): wrong ones are collections.
+        value = _wrong_value(allowed | {"integer", "boolean"} if path[-1] == "id" else allowed)
         out.append(pytest.param(kind, path, value, id=f"{kind}-{_format_path(path)}-{'/'.join(sorted(allowed))}"))
     return out
 
