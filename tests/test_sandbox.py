@@ -395,13 +395,18 @@ def _notification_template_project(root: Path, template: str) -> Path:
 
 @pytest.mark.parametrize("template", [pytest.param(v, id=k) for k, v in RUNAWAY_TEMPLATES.items()])
 def test_runaway_notification_template_is_stopped(template: str, tmp_path: Path) -> None:
-    """A rule's body template that would run away: the run stops it quickly with a clear
-    error naming the template (exit 2: the template is bad input) and changes no deal."""
+    """A rule's body template that would run away: the run stops it quickly; that message
+    alone fails (a warning naming the template; the outbox keeps why), the deal is
+    recorded and no deal file changes."""
     root = _notification_template_project(tmp_path / "p", template)
     before = (root / "deals" / "SBX-1.yaml").read_bytes()
     result = flowctl("run", "--now", NOW, "--store", f"sqlite:///{tmp_path / 's.db'}", cwd=root)
-    assert_refused(result, 2, ["proposal.md.j2"])
+    assert_refused(result, 0, ["proposal.md.j2"], ["warning: notification not queued for SBX-1"])
     assert (root / "deals" / "SBX-1.yaml").read_bytes() == before
+    con = sqlite3.connect(tmp_path / "s.db")
+    rows = con.execute("SELECT status, last_error FROM outbox").fetchall()
+    con.close()
+    assert [r[0] for r in rows] == ["unrendered"] and "proposal.md.j2" in rows[0][1]
 
 
 @pytest.mark.parametrize("template", [pytest.param(v, id=k) for k, v in RUNAWAY_TEMPLATES.items()])
