@@ -10,6 +10,8 @@ import dataclasses
 import difflib
 from typing import Iterable, Sequence
 
+from .terminal import escape_controls
+
 PathItem = str | int
 
 
@@ -52,7 +54,7 @@ class Diagnostic:
         text = f"{where}: {self.severity}: {self.message}"
         if self.path:
             text += f" [{format_path(self.path)}]"
-        return text
+        return escape_controls(text)  # messages quote deal values; they are printed
 
     def sort_key(self) -> tuple:
         return (self.file, self.line or 0, self.column or 0, self.message)

@@ -14,6 +14,7 @@ import click
 from ..diagnostics import Diagnostic, FlowctlError
 from ..plugin_manager import Plugins
 from ..redact import mask_secrets
+from ..terminal import escape_controls
 from ..store import StoreError
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -40,7 +41,7 @@ pass_context = click.make_pass_decorator(Context)
 
 
 def warn(message: str) -> None:
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+    click.secho(f"warning: {escape_controls(message)}", fg="yellow", err=True)
 
 
 def formats_option(*extra: str) -> Callable[[Callable], Callable]:

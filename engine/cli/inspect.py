@@ -17,6 +17,7 @@ from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
                      resolve_workflow_path, store_option, today)
+from .terminal import echo, secho
 
 ATTENTION = ("job_overdue", "deal_stuck", "deal_rotting", "gate_blocked")
 
@@ -107,18 +108,18 @@ def state_day(day: dt.date, as_of: dt.datetime | None) -> dt.date:
 
 def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic]) -> None:
     loc = wf.locale
-    click.secho(f"Pipeline of {wf.name} on {summary['date']} ({wf.currency})", bold=True)
-    click.echo(f"{'stage':24} {'deals':>6} {'amount':>14} {'weighted':>14}")
+    secho(f"Pipeline of {wf.name} on {summary['date']} ({wf.currency})", bold=True)
+    echo(f"{'stage':24} {'deals':>6} {'amount':>14} {'weighted':>14}")
     for stage in wf.stages[:-1]:
         row = summary["by_stage"][stage.id]
-        click.echo(f"{stage.text(loc)[:24]:24} {row['count']:>6} {money(row['amount']):>14} {money(row['weighted']):>14}")
+        echo(f"{stage.text(loc)[:24]:24} {row['count']:>6} {money(row['amount']):>14} {money(row['weighted']):>14}")
     o = summary["open"]
-    click.echo(f"{'open':24} {o['count']:>6} {money(o['amount']):>14} {money(o['weighted']):>14}")
-    click.echo(f"won {summary['won']['count']} ({money(summary['won']['amount'])}), lost {summary['lost']['count']} ({money(summary['lost']['amount'])})")
+    echo(f"{'open':24} {o['count']:>6} {money(o['amount']):>14} {money(o['weighted']):>14}")
+    echo(f"won {summary['won']['count']} ({money(summary['won']['amount'])}), lost {summary['lost']['count']} ({money(summary['lost']['amount'])})")
     if summary["left_out"]:
-        click.echo(f"{summary['left_out']} deal(s) left out: no dated fact on or before {summary['date']}")
+        echo(f"{summary['left_out']} deal(s) left out: no dated fact on or before {summary['date']}")
     if attention:
-        click.secho("\nNeeds attention:", bold=True)
+        secho("\nNeeds attention:", bold=True)
         for state, flagged in attention:
             reasons = []
             for e in flagged:
@@ -130,9 +131,9 @@ def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic]) 
                     reasons.append(f"no activity since {e.data['last_touched'] or state.entered_at.isoformat()}")
                 elif e.kind == "gate_blocked":
                     reasons.append(f"blocked by {e.data['gate']}: {e.data['message']}")
-            click.echo(f"  {state.id:16} {state.owner or '-':22} " + "; ".join(reasons))
+            echo(f"  {state.id:16} {state.owner or '-':22} " + "; ".join(reasons))
     for d in errors:
-        click.echo(d.format(), err=True)
+        echo(d.format(), err=True)
 
 
 def find_deal(cw: CompiledWorkflow, deal: str, paths: list[str], day: dt.date, facts=None,
@@ -193,13 +194,13 @@ def explanation(state: DealState) -> dict:
 def _print_explain(wf, state: DealState, day: dt.date) -> None:
     loc = wf.locale
     deal = state.deal
-    click.secho(f"{state.id}" + (f" — {deal.get('name')}" if deal.get("name") else ""), bold=True)
-    click.echo(f"owner {state.owner or '-'}, amount {money(state.amount)} {deal.get('currency') or wf.currency}")
+    secho(f"{state.id}" + (f" — {deal.get('name')}" if deal.get("name") else ""), bold=True)
+    echo(f"owner {state.owner or '-'}, amount {money(state.amount)} {deal.get('currency') or wf.currency}")
     stage = wf.stage_by_id[state.stage]
     limit = f", max {stage.max_days}" if stage.max_days is not None else ""
-    click.echo(f"Stage: {stage.text(loc)} ({state.stage}) since {state.entered_at} — {state.days_in_stage} days in stage{limit}"
+    echo(f"Stage: {stage.text(loc)} ({state.stage}) since {state.entered_at} — {state.days_in_stage} days in stage{limit}"
                f" (entry dated by {state.entered_from.replace('_', ' ')})")
-    click.echo(f"Outcome: {state.outcome}; probability {state.probability:.2f}; forecast category {state.forecast_category}"
+    echo(f"Outcome: {state.outcome}; probability {state.probability:.2f}; forecast category {state.forecast_category}"
                + ("; STUCK" if state.stuck else "") + ("; ROTTING" if state.rotting else ""))
     marks = {"done": "done   ", "pending": "pending", "overdue": "OVERDUE", "waived": "waived "}
     for s in wf.stages:
@@ -209,7 +210,7 @@ def _print_explain(wf, state: DealState, day: dt.date) -> None:
             continue
         here = "  <- here" if s.id == state.stage else ""
         entered = state.stage_entries.get(s.id)
-        click.secho(f"\n{s.text(loc)} ({s.id})" + (f", entered {entered}" if entered else "") + here, bold=bool(here))
+        secho(f"\n{s.text(loc)} ({s.id})" + (f", entered {entered}" if entered else "") + here, bold=bool(here))
         for j in jobs:
             job = wf.job_by_id[j.id]
             detail = []
@@ -223,27 +224,27 @@ def _print_explain(wf, state: DealState, day: dt.date) -> None:
                 detail.append(f"automated: {j.uses}")
             if j.error:
                 detail.append(f"done_when: {j.error}")
-            click.echo(f"  [{marks[j.status]}] {j.id}: {job.text(loc)}" + (f" ({'; '.join(detail)})" if detail else ""))
+            echo(f"  [{marks[j.status]}] {j.id}: {job.text(loc)}" + (f" ({'; '.join(detail)})" if detail else ""))
         for g in gates:
             verdict = "waived" if g.waived else ("holds" if g.ok else "FAILS")
-            click.echo(f"  gate {g.id}: {verdict}" + ("" if g.ok else f" — {g.message}"))
+            echo(f"  gate {g.id}: {verdict}" + ("" if g.ok else f" — {g.message}"))
             if g.when:
                 seen = ", ".join(f"{k} = {v!r}" for k, v in g.values.items())
-                click.echo(f"      when: {g.when}" + (f"   (saw {seen})" if seen else ""))
+                echo(f"      when: {g.when}" + (f"   (saw {seen})" if seen else ""))
             if g.approval:
-                click.echo(f"      approval by {g.approval}: " + (f"given by {g.approved_by}" if g.approved_by else "missing"))
+                echo(f"      approval by {g.approval}: " + (f"given by {g.approved_by}" if g.approved_by else "missing"))
     if state.waived:
-        click.echo("\nWaived (passed by history or a recorded win): " + ", ".join(state.waived))
+        echo("\nWaived (passed by history or a recorded win): " + ", ".join(state.waived))
     if state.claim:
         c = state.claim
         if c.get("supported"):
-            click.echo(f"\nThe file claims stage '{c['stage']}'" + (f": {c['note']}" if c.get("note") else ": the facts agree."))
+            echo(f"\nThe file claims stage '{c['stage']}'" + (f": {c['note']}" if c.get("note") else ": the facts agree."))
         else:
-            click.secho(f"\nThe file claims stage '{c['stage']}', but the facts put it at '{c['derived']}'.", fg="yellow")
+            secho(f"\nThe file claims stage '{c['stage']}', but the facts put it at '{c['derived']}'.", fg="yellow")
             if c["missing_jobs"]:
-                click.echo("  missing jobs: " + ", ".join(c["missing_jobs"]))
+                echo("  missing jobs: " + ", ".join(c["missing_jobs"]))
             if c["failing_gates"]:
-                click.echo("  failing gates: " + ", ".join(c["failing_gates"]))
+                echo("  failing gates: " + ", ".join(c["failing_gates"]))
 
 
 COMMANDS = (status, explain)

@@ -20,6 +20,7 @@ from ..runner import Runner
 from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
+from .terminal import echo, secho
 
 PLAN_VERSION = 1
 
@@ -108,8 +109,8 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         _write_plan(save_plan, workflow_path, workflow, paths, store_url, day, result)
     if fmt == "markdown":
         for d in result.diagnostics:
-            click.echo(d.format(), err=True)
-        click.echo(plan_summary.render(workflow, day, result, before))
+            echo(d.format(), err=True)
+        echo(plan_summary.render(workflow, day, result, before))
     else:
         _report(result, dry_run, fmt, workflow)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
@@ -147,36 +148,36 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
         echo_json(data)
         return
     for d in result.diagnostics:
-        click.echo(d.format(), err=True)
+        echo(d.format(), err=True)
     for a in result.actions:
         if a.get("ok") is False:
-            click.secho(f"error: {a['deal']}: action {a['action']} of job {a['job']} failed after {a['attempts']} "
+            secho(f"error: {a['deal']}: action {a['action']} of job {a['job']} failed after {a['attempts']} "
                         f"attempt(s): {a['error']}", fg="red", err=True)
     for w in result.warnings:
         warn(w)
     if dry_run:
-        click.secho("DRY RUN: nothing was changed, not even the store. This is what a run would do:", fg="yellow", bold=True)
+        secho("DRY RUN: nothing was changed, not even the store. This is what a run would do:", fg="yellow", bold=True)
         for t in result.transitions:
-            click.echo(f"  move    {t['deal']}: {t['from'] or '(new)'} -> {t['to']}" + (f" ({t['outcome']})" if t["outcome"] != "open" else ""))
+            echo(f"  move    {t['deal']}: {t['from'] or '(new)'} -> {t['to']}" + (f" ({t['outcome']})" if t["outcome"] != "open" else ""))
         for a in result.actions:
-            click.echo(f"  action  {a['deal']}: {a['action']} ({a['job']})")
+            echo(f"  action  {a['deal']}: {a['action']} ({a['job']})")
         for e in result.events:
-            click.echo(f"  event   {e.kind} {e.deal} [{e.stage}]")
+            echo(f"  event   {e.kind} {e.deal} [{e.stage}]")
         for n in result.notifications:
-            click.echo(f"  notify  {n['channel']} to {n['to']}: {n['subject']}")
+            echo(f"  notify  {n['channel']} to {n['to']}: {n['subject']}")
         for s in result.skipped:
-            click.echo(f"  skip    {s['what']} ({s['why']})")
+            echo(f"  skip    {s['what']} ({s['why']})")
     elif sum(result.events_by_kind.values()) <= 50:
         for e in result.events:
-            click.echo(f"{e.kind:16} {e.deal} [{e.stage}] {e.at.isoformat()}")
+            echo(f"{e.kind:16} {e.deal} [{e.stage}] {e.at.isoformat()}")
     stages = summary["by_stage"]
     order = {s.id: s.index for s in workflow.stages}
-    click.echo(f"{summary['deals']} deal(s): " + ", ".join(
+    echo(f"{summary['deals']} deal(s): " + ", ".join(
         f"{workflow.stage_by_id[s].text(workflow.locale) if s in workflow.stage_by_id else s} {v['count']}"
         for s, v in sorted(stages.items(), key=lambda kv: order.get(kv[0], 99))))
     c = result.counts
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(result.events_by_kind.items()))
-    click.echo(f"{sum(result.events_by_kind.values())} event(s)" + (f" ({kinds})" if kinds else "") + f", {c.get('actions_ok', 0)} action(s) ok, {c.get('actions_failed', 0)} failed, "
+    echo(f"{sum(result.events_by_kind.values())} event(s)" + (f" ({kinds})" if kinds else "") + f", {c.get('actions_ok', 0)} action(s) ok, {c.get('actions_failed', 0)} failed, "
                f"{c.get('notifications_queued', 0)} notification(s) queued, {c.get('sent', 0)} sent"
                + (f", {c.get('unchanged', 0)} unchanged" if c.get("unchanged") else "")
                + (f"; {result.errors} error(s)" if result.errors else ""))
@@ -196,7 +197,7 @@ def _write_plan(path: str, workflow_path: str, workflow, paths: list[str], store
     tmp = Path(path + ".tmp")
     tmp.write_text(json.dumps(plan, indent=2), "utf-8")
     tmp.replace(path)
-    click.echo(f"plan saved to {path}; apply it with: flowctl run --plan {path}", err=True)
+    echo(f"plan saved to {path}; apply it with: flowctl run --plan {path}", err=True)
 
 
 def _plan_store(plan: dict, store_url: str | None) -> str | None:
