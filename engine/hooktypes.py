@@ -29,6 +29,15 @@ class Message:
     payload: dict  # JSON-able: {"events": [...], "deal": {...}} as documented in docs/plugins.md
 
 
+class ChannelSession(Protocol):
+    """A channel's state for one run (connections, a TLS context): opened at its first
+    message, given every message of the run, closed at the end."""
+
+    def send(self, message: Message) -> None: ...  # raise DeliveryError
+
+    def close(self) -> None: ...
+
+
 @dataclasses.dataclass
 class ChannelType:
     """A kind of notification channel, named by `use:` in the workflow's `channels:`."""
@@ -36,6 +45,8 @@ class ChannelType:
     name: str
     send: Callable[[dict, Message], None]  # (channel config with *_env secrets resolved, message); raise DeliveryError
     config_schema: dict = dataclasses.field(default_factory=dict)  # JSON Schema of the channel's config
+    # open(config) -> ChannelSession: once per channel and run, instead of `send` per message
+    open: Callable[[dict], ChannelSession] | None = None
 
 
 @dataclasses.dataclass

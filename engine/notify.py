@@ -1,23 +1,19 @@
-"""Notifications: from events and the workflow's rules to outbox items, and delivery of
-the outbox through channel plugins.
+"""Notifications: from events and the workflow's rules to outbox items (delivery.py
+delivers them).
 
 An outbox item's key is deterministic (event key + rule + recipient), so it is queued
 once; delivery marks it sent, and a failed delivery stays queued for the next run.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-import os
 
 from .catalogs import N_
 from .diagnostics import FlowctlError
 from .expressions import ENV
-from .liveness import claimer_dead, process_tag
-from .hooktypes import ChannelType, DeliveryError, Message
 from .model import Workflow
-from .store import Event, OutboxItem, Store
+from .store import Event, OutboxItem
 from .templating import BrokenTemplate, Templates
 
 # The subject of a rule without `subject:`, by event kind; filled in with the event's
@@ -152,51 +148,3 @@ def _deal_payload(deal: dict | None) -> dict:
     if not deal:
         return {}
     return {k: deal.get(k) for k in ("id", "name", "account", "owner", "amount", "currency", "expected_close") if k in deal}
-
-
-def resolve_secrets(config: dict) -> dict:
-    """The channel config with every `X_env: VAR` also given as `X: <value of VAR>`."""
-    out = dict(config)
-    for key, var in config.items():
-        if key.endswith("_env") and isinstance(var, str):
-            value = os.environ.get(var)
-            if value is None:
-                raise DeliveryError(f"environment variable {var} (for {key[:-4]}) is not set")
-            out[key[:-4]] = value
-    return out
-
-
-@dataclasses.dataclass
-class DeliveryReport:
-    sent: int = 0
-    failed: list[str] = dataclasses.field(default_factory=list)
-
-
-def deliver(store: Store, workflow: Workflow, channel_types: dict[str, ChannelType]) -> DeliveryReport:
-    """Try every queued or failed outbox item once; record each attempt."""
-    report = DeliveryReport()
-    channels = channels_of(workflow)
-    me = process_tag()
-    dead = [i.key for i in store.outbox(("sending",)) if claimer_dead(i.claimed_by)]
-    for item in store.claim_outbox(claimer=me, reclaim=dead):
-        config = channels.get(item.channel)
-        try:
-            if config is None:
-                raise DeliveryError(f"no channel '{item.channel}' in the workflow any more")
-            kind = channel_types.get(config.get("use"))
-            if kind is None:
-                raise DeliveryError(f"no plugin provides the channel type '{config.get('use')}'")
-            kind.send(resolve_secrets(config), Message(item.key, item.channel, item.recipient, item.subject,
-                                                       item.body, item.payload))
-        except DeliveryError as exc:
-            store.mark_outbox(item.key, "failed", str(exc))
-            report.failed.append(f"{item.channel} to {item.recipient}: {exc}")
-        except FlowctlError:
-            raise
-        except Exception as exc:  # a channel plugin's bug must not lose the message
-            store.mark_outbox(item.key, "failed", f"{type(exc).__name__}: {exc}")
-            report.failed.append(f"{item.channel} to {item.recipient}: channel plugin failed: {type(exc).__name__}: {exc}")
-        else:
-            store.mark_outbox(item.key, "sent")
-            report.sent += 1
-    return report

@@ -177,7 +177,9 @@ class Plugins:
 
     @functools.cached_property
     def _channel_types(self) -> dict[str, ChannelType]:
-        return {c.name: c for _, c in self._joined("flowctl_channel_types")}
+        from .channel_settings import with_core_settings  # every channel also takes `rate` and `max_attempts`
+        return {c.name: dataclasses.replace(c, config_schema=with_core_settings(c.config_schema))
+                for _, c in self._joined("flowctl_channel_types")}
 
     @functools.cached_property
     def _actions(self) -> dict[str, Action]:

@@ -28,7 +28,8 @@ from .liveness import process_tag
 from .metrics import MetricSet, alert_configs, metric_alerts, slim_from_summary
 from .hooktypes import ActionContext
 from .model import Workflow
-from .notify import DIGEST_PART, DIGESTED, UNRENDERED, Notifier, channels_of, deliver
+from .delivery import deliver
+from .notify import DIGEST_PART, DIGESTED, UNRENDERED, Notifier, channels_of
 from .pipeline import read_checked
 from .store import ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
 from .summary import error_summary, state_summary
@@ -107,7 +108,7 @@ class Runner:
     def __init__(self, workflow: Workflow, workflow_path: str, plugins: Any, store: Store | None, now: dt.date,
                  *, dry_run: bool = False, keep_deals: bool = True, digests: bool = False,
                  sleep: Callable[[float], None] | None = None, run_id: int | None = None,
-                 part: tuple[int, int] | None = None, shard: tuple[int, int] | None = None):
+                 part: tuple[int, int] | None = None, shard: tuple[int, int] | None = None, retry_dead: bool = False):
         self.wf = workflow
         self.cw = CompiledWorkflow(workflow)
         self.plugins = plugins
@@ -126,6 +127,7 @@ class Runner:
         self.run_id = run_id or 0
         self.part = part  # (i, n): this process takes the files whose path hashes to i (--jobs)
         self.shard = shard  # (k, n): this run takes the deals whose id hashes to k (--shard)
+        self.retry_dead = retry_dead  # dead messages are tried again (--retry-dead)
         self._chunk: list[tuple[DealDoc, list[Diagnostic]]] = []  # deals read, waiting for a batch
         self._entries: list[FileEntry] = []  # their files' manifest rows
         self._unchanged_entries: list[FileEntry] = []  # files unchanged since the last run
@@ -260,9 +262,13 @@ class Runner:
         if store is not None and not self.dry_run:
             if self.shard is None:
                 self._forget_vanished(paths, seen_ids)
+            if self.retry_dead:
+                self.result.counts["revived"] = store.requeue_dead()
             report = deliver(store, self.wf, self.plugins.channel_types())
             self.result.counts["sent"] = report.sent
             self.result.counts["delivery_failed"] = len(report.failed)
+            self.result.counts["dead"] = report.dead
+            self.result.counts["channels"] = dict(sorted(report.by_channel.items()))
             for failure in report.failed:
                 self.result.warnings.append(f"notification not delivered (kept in the outbox for the next run): {failure}")
         elif store is not None:

@@ -85,7 +85,7 @@ class OutboxItem:
     subject: str
     body: str
     payload: dict
-    status: str = "queued"  # queued | sending (claimed by a run) | sent | failed | digest (a part) | digested
+    status: str = "queued"  # queued | sending (claimed by a run) | sent | failed | dead | digest (a part) | digested
     attempts: int = 0
     last_error: str | None = None
     created_at: dt.date | None = None
@@ -188,8 +188,12 @@ class Store(Protocol):
         """Notifications in these states, oldest first."""
 
     def mark_outbox(self, key: str, status: str, error: str | None = None) -> None:
-        """Record a delivery attempt of one outbox item (status: sent | failed), or that a
-        digest part was combined into a digest message (status: digested)."""
+        """Record a delivery attempt of one outbox item (status: sent | failed | dead, the
+        last when it failed its channel's max_attempts), or that a digest part was combined
+        into a digest message (status: digested)."""
+
+    def requeue_dead(self) -> int:
+        """Dead messages become failed with no attempts, to be tried again; returns how many."""
 
     def transitions(self, deal_id: str | None = None) -> Iterator[Transition]:
         """Stage transitions recorded by earlier runs, oldest first."""

@@ -428,8 +428,8 @@ class SQLStore:
         return [_outbox(self.dialect, row) for row in self._fetch(OUTBOX.select(where, "id"), tuple(statuses))]
 
     def mark_outbox(self, key: str, status: str, error: str | None = None) -> None:
-        if status not in ("sent", "failed", "digested"):
-            raise StoreError(f"cannot mark outbox item {key!r} as {status!r}: expected sent, failed or digested")
+        if status not in ("sent", "failed", "dead", "digested"):
+            raise StoreError(f"cannot mark outbox item {key!r} as {status!r}: expected sent, failed, dead or digested")
         sent_at = utc_now() if status == "sent" else None
         attempts = 0 if status == "digested" else 1
         changed = self._write("update the outbox of",
@@ -437,6 +437,10 @@ class SQLStore:
                               " sent_at = COALESCE(?, sent_at) WHERE key = ?", (status, error, sent_at, key))
         if changed == 0:
             raise StoreError(f"no outbox item {key!r} in {self.url}")
+
+    def requeue_dead(self) -> int:
+        return self._write("update the outbox of", "UPDATE outbox SET status = 'failed', attempts = 0"
+                           " WHERE status = 'dead'", ())
 
     def transitions(self, deal_id: str | None = None) -> Iterator[Transition]:
         # Oldest by date first: transitions may be recorded after the fact (history, imports).

@@ -1,7 +1,9 @@
 """The `smtp` channel: notifications sent as plain-text e-mail with smtplib.
 
 Three connection modes: plain SMTP, STARTTLS (`starttls: true`, usually port 587) and
-implicit TLS (`ssl: true`, or port 465). Every failure becomes a DeliveryError so the
+implicit TLS (`ssl: true`, or port 465). A run sends all its messages over one
+connection per channel (`open_session`), reconnecting when the server drops it; a login
+over plain SMTP is refused unless `allow_plaintext_auth: true`. Every failure becomes a DeliveryError so the
 outbox keeps the message; the Message-ID is derived from the outbox key, so a message
 sent again after a half-failed attempt can be recognised as a duplicate by the receiver.
 """
@@ -62,6 +64,12 @@ CONFIG_SCHEMA: dict = {
         "password_env": {"title": "Password variable", "description": "Environment variable holding the login "
                                                                       "password. " + _ENV_NOTE.format(key="password"),
                          "type": "string", "minLength": 1},
+        "allow_plaintext_auth": {"title": "Allow the password in clear",
+                                 "description": "With `user_env`/`password_env` but neither `starttls` nor "
+                                                "`ssl`, the channel refuses to log in (the password would cross "
+                                                "the network in clear) unless this is true: for a server on a "
+                                                "trusted network only.",
+                                 "type": "boolean", "default": False},
         "timeout": {"title": "Timeout", "description": "Seconds to wait for the connection and for each server "
                                                        "reply (default 10).",
                     "type": "number", "exclusiveMinimum": 0, "default": DEFAULT_TIMEOUT},
@@ -103,56 +111,100 @@ def build_email(message: Message, sender: str, to: str) -> EmailMessage:
     return email
 
 
-def send(config: dict, message: Message) -> None:
-    to = message.recipient or config.get("to")
-    recipients = [addr for _, addr in getaddresses([to]) if addr] if to else []
-    if not recipients:
-        raise DeliveryError("no recipient")
-    sender = config.get("from")
-    if not sender:
-        raise DeliveryError("no sender: set `from` on the channel")
-    mode, port = connection_mode(config)
-    host = str(config.get("host") or "localhost")
-    timeout = _number(config.get("timeout", DEFAULT_TIMEOUT), "timeout")
-    user, password = _secret(config, "user"), _secret(config, "password")
-    if user and password is None:
-        raise DeliveryError("`user_env` is set but `password_env` is not")
-    try:
-        email = build_email(message, sender, to)
-    except (ValueError, TypeError) as exc:
-        raise DeliveryError(f"cannot build the e-mail: {exc}") from exc
-    context = tls_context(config) if mode != "plain" else None
-    try:
-        refused = _deliver(host, port, mode, timeout, context, user, password, email,
-                           parseaddr(sender)[1], recipients)
-    except (OSError, ValueError) as exc:  # smtplib and ssl errors are OSErrors
-        raise DeliveryError(_reason(exc, f"{host}:{port}", timeout)) from exc
-    if refused:
-        raise DeliveryError("recipient refused: " + "; ".join(
-            f"{addr} ({_reply(code, text)})" for addr, (code, text) in refused.items()))
+class SmtpSession:
+    """One channel's messages in one run over one connection to its server, opened at the
+    first message and reopened once when the server dropped it between messages."""
 
+    def __init__(self, config: dict):
+        self.config = config
+        self.sender = config.get("from")
+        if not self.sender:
+            raise DeliveryError("no sender: set `from` on the channel")
+        self.mode, self.port = connection_mode(config)
+        self.host = str(config.get("host") or "localhost")
+        self.where = f"{self.host}:{self.port}"
+        self.timeout = _number(config.get("timeout", DEFAULT_TIMEOUT), "timeout")
+        self.user, self.password = _secret(config, "user"), _secret(config, "password")
+        if self.user and self.password is None:
+            raise DeliveryError("`user_env` is set but `password_env` is not")
+        if self.user and self.mode == "plain" and config.get("allow_plaintext_auth") is not True:
+            raise DeliveryError("refusing to send the SMTP password in clear: set `starttls: true` or `ssl: true` "
+                                "(or `allow_plaintext_auth: true` for a server on a trusted network)")
+        self.context = tls_context(config) if self.mode != "plain" else None  # once per channel and run
+        self.smtp: smtplib.SMTP | None = None
 
-def _deliver(host: str, port: int, mode: str, timeout: float, context: ssl.SSLContext | None,
-             user: str | None, password: str | None, email: EmailMessage,
-             sender: str, recipients: list[str]) -> dict:
-    if mode == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=timeout)
-    try:
-        if mode == "starttls":
-            smtp.starttls(context=context)
-        if user:
-            smtp.login(user, password or "")
-        refused = smtp.send_message(email, sender, recipients)
+    def _connect(self) -> smtplib.SMTP:
+        if self.mode == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self.context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
-            smtp.quit()
-        except OSError:  # the server already accepted the message; a failed QUIT changes nothing
-            pass
-        return refused
+            if self.mode == "starttls":
+                smtp.starttls(context=self.context)
+            if self.user:
+                smtp.login(self.user, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, message: Message) -> None:
+        to = message.recipient or self.config.get("to")
+        recipients = [addr for _, addr in getaddresses([to]) if addr] if to else []
+        if not recipients:
+            raise DeliveryError("no recipient")
+        try:
+            email = build_email(message, str(self.sender), str(to))
+        except (ValueError, TypeError) as exc:
+            raise DeliveryError(f"cannot build the e-mail: {exc}") from exc
+        for attempt in (1, 2):
+            reused = self.smtp is not None
+            try:
+                if self.smtp is None:
+                    self.smtp = self._connect()
+                refused = self.smtp.send_message(email, parseaddr(str(self.sender))[1], recipients)
+                break
+            except (OSError, ValueError) as exc:  # smtplib and ssl errors are OSErrors
+                self._drop()
+                if reused and attempt == 1 and _dropped(exc):  # the server ended the kept session: once more
+                    continue
+                raise DeliveryError(_reason(exc, self.where, self.timeout)) from exc
+        if refused:
+            raise DeliveryError("recipient refused: " + "; ".join(
+                f"{addr} ({_reply(code, text)})" for addr, (code, text) in refused.items()))
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except OSError:  # the server already has every message; a failed QUIT changes nothing
+                pass
+            # Not `with smtp:` -- its QUIT would wait a second timeout on a hung server.
+            self._drop()
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The server closed the session (disconnected, or 421 "closing"): nothing was sent."""
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)) or (
+        isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421)
+
+
+def open_session(config: dict) -> SmtpSession:
+    return SmtpSession(config)
+
+
+def send(config: dict, message: Message) -> None:
+    """One message on its own connection (a run delivers through `open_session`)."""
+    session = SmtpSession(config)
+    try:
+        session.send(message)
     finally:
-        # Not `with smtp:` -- its QUIT would wait a second timeout on a hung server.
-        smtp.close()
+        session.close()
 
 
 def _reason(exc: BaseException, where: str, timeout: float) -> str:
@@ -217,4 +269,4 @@ def _number(value: object, name: str) -> float:
 
 @hookimpl
 def flowctl_channel_types() -> list[ChannelType]:
-    return [ChannelType(name="smtp", send=send, config_schema=CONFIG_SCHEMA)]
+    return [ChannelType(name="smtp", send=send, config_schema=CONFIG_SCHEMA, open=open_session)]

@@ -6,12 +6,16 @@ HMAC-SHA256 of the exact body bytes, as GitHub's `X-Hub-Signature-256`.
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import http.client
 import json
+import re
 import ssl
-import urllib.error
+import time
 import urllib.parse
 import urllib.request
 
@@ -78,45 +82,174 @@ def signature(secret: str | bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # urllib would turn a redirected POST into a GET without the body and call that success.
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+MAX_RETRY_AFTER = 30.0  # seconds a 429's Retry-After may ask; a longer wait fails the message (next run)
+RATE_LIMIT_TRIES = 3  # 429 answers honoured per message before it fails
+_BROKEN_KEEPALIVE = (http.client.RemoteDisconnected, http.client.BadStatusLine, BrokenPipeError,
+                     ConnectionResetError, ConnectionAbortedError)
 
 
-def send(config: dict, message: Message) -> None:
-    url = str(config.get("url") or "")
+def _target(url: str) -> urllib.parse.SplitResult:
     try:
         parts = urllib.parse.urlsplit(url)
         valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number
     except ValueError:  # e.g. an unclosed IPv6 bracket
         valid = False
     if not valid:
-        raise DeliveryError(f"bad URL {url!r}: only http:// and https:// URLs are allowed")
-    timeout = _timeout(config.get("timeout", DEFAULT_TIMEOUT))
-    body = body_bytes(message)
-    headers = {str(k): str(v) for k, v in (config.get("headers") or {}).items()}
-    headers.update({"Content-Type": "application/json", "User-Agent": f"flowctl/{__version__}",
-                    "X-Flowctl-Key": message.key})
-    if (secret := _secret(config, "secret")) is not None:
-        headers["X-Flowctl-Signature"] = signature(secret, body)
+        raise DeliveryError(f"bad URL {_shown(url)!r}: only http:// and https:// URLs are allowed")
+    return parts
+
+
+def _shown(url: str) -> str:
+    """A URL as messages show it: without the user and password it may carry."""
+    return re.sub(r"(?<=://)[^/?#@]*@", "***@", url)
+
+
+class WebhookSession:
+    """One channel's deliveries in one run: its TLS context built once, one keep-alive
+    connection to its host, reopened when the server closed it."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.url = str(config.get("url") or "")
+        self.parts = _target(self.url)
+        self.timeout = _timeout(config.get("timeout", DEFAULT_TIMEOUT))
+        self.https = self.parts.scheme.lower() == "https"
+        self.context = tls_context(config) if self.https else None
+        self.where = f"{self.parts.scheme}://{self.parts.hostname}" + (f":{self.parts.port}" if self.parts.port else "")
+        self.headers = _headers(config, self.parts)
+        self.conn: http.client.HTTPConnection | None = None
+        self.path = urllib.parse.urlunsplit(("", "", self.parts.path or "/", self.parts.query, ""))
+        self.sleep = time.sleep
+
+    def _connect(self) -> http.client.HTTPConnection:
+        host, port = self.parts.hostname or "", self.parts.port
+        proxy = _proxy_for(self.parts)
+        if self.https:
+            if proxy:
+                conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                    proxy.hostname or "", proxy.port, timeout=self.timeout, context=self.context)
+                conn.set_tunnel(host, port)
+            else:
+                conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self.context)
+        elif proxy:
+            conn = http.client.HTTPConnection(proxy.hostname or "", proxy.port, timeout=self.timeout)
+            self.path = urllib.parse.urlunsplit(("http", self.parts.netloc.rpartition("@")[2], self.parts.path or "/",
+                                                 self.parts.query, ""))
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+        return conn
+
+    def send(self, message: Message) -> None:
+        body = body_bytes(message)
+        headers = {**self.headers, "X-Flowctl-Key": _header_value("X-Flowctl-Key", message.key),
+                   "Content-Length": str(len(body))}
+        if (secret := _secret(self.config, "secret")) is not None:
+            headers["X-Flowctl-Signature"] = signature(secret, body)
+        tries = 0
+        while True:
+            status, reason, excerpt, wait = self._post(body, headers)
+            if 200 <= status < 300:  # a 2xx status is delivery
+                return
+            if status == 429 and wait is not None and wait <= MAX_RETRY_AFTER and tries < RATE_LIMIT_TRIES:
+                tries += 1
+                self.sleep(wait)
+                continue
+            after = f" (Retry-After {wait:g}s)" if status == 429 and wait is not None else ""
+            raise DeliveryError(f"{self.where} answered HTTP {status} {reason}{after}{excerpt}")
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, str, float | None]:
+        for attempt in (1, 2):
+            reused = self.conn is not None
+            try:
+                if self.conn is None:
+                    self.conn = self._connect()
+                self.conn.request("POST", self.path, body, headers)
+                response = self.conn.getresponse()
+                text = response.read(65536)
+                if response.will_close or not response.isclosed():  # not reusable (or a body left unread)
+                    self.close()
+                wait = _retry_after(response.getheader("Retry-After"))
+                excerpt = " ".join(text[:300].decode("utf-8", "replace").split()) if response.status >= 300 else ""
+                return response.status, response.reason, f": {excerpt[:200]}" if excerpt else "", wait
+            except _BROKEN_KEEPALIVE as exc:
+                self.close()
+                if not (reused and attempt == 1):  # a kept connection the server closed meanwhile: once more
+                    raise DeliveryError(_reason(exc, self.where, self.timeout)) from exc
+            except (OSError, http.client.HTTPException, ValueError) as exc:
+                self.close()
+                raise DeliveryError(_reason(exc, self.where, self.timeout)) from exc
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+def _headers(config: dict, parts: urllib.parse.SplitResult) -> dict[str, str]:
+    """The channel's static headers; the protocol's own come last and win over any case."""
+    fixed = {"content-type": "Content-Type", "user-agent": "User-Agent", "x-flowctl-key": "X-Flowctl-Key",
+             "x-flowctl-signature": "X-Flowctl-Signature", "content-length": "Content-Length"}
+    headers = {str(k): _header_value(str(k), str(v)) for k, v in (config.get("headers") or {}).items()
+               if str(k).lower() not in fixed}
+    headers.update({"Content-Type": "application/json", "User-Agent": f"flowctl/{__version__}"})
     if (token := _secret(config, "token")) is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    # urllib keys headers by str.capitalize(): later entries replace user ones of any case.
-    request = urllib.request.Request(url, data=body, method="POST")
-    for name, value in headers.items():
-        request.add_header(name, value)
-    opener = urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=tls_context(config)))
-    where = f"{parts.scheme}://{parts.netloc}"
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = _header_value("Authorization", f"Bearer {token}")
+    elif parts.username is not None:  # user:password@ in the URL: HTTP Basic, as curl does
+        user = urllib.parse.unquote(parts.username)
+        password = urllib.parse.unquote(parts.password or "")
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    return headers
+
+
+def _header_value(name: str, value: str) -> str:
+    """A value http.client would refuse (a line break, a NUL) is refused here, naming the
+    header only: the value may be a secret."""
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+        raise DeliveryError(f"invalid request: bad header name {name!r}")
+    if any(c in value for c in "\r\n\0"):
+        raise DeliveryError(f"invalid request: the value of header {name} has a line break or NUL (value not shown)")
+    return value
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date), None when absent or unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        # A 2xx status is delivery: the response body is not read, so a slow body cannot fail it.
-        opener.open(request, timeout=timeout).close()
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"{where} answered HTTP {exc.code} {exc.reason}{_excerpt(exc)}") from exc
-    except urllib.error.URLError as exc:
-        raise DeliveryError(_reason(exc.reason, where, timeout)) from exc
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise DeliveryError(_reason(exc, where, timeout)) from exc
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+def _proxy_for(parts: urllib.parse.SplitResult) -> urllib.parse.SplitResult | None:
+    """The proxy the environment names for this URL (*_proxy, no_proxy), as urllib would use."""
+    proxy = urllib.request.getproxies().get(parts.scheme.lower())
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    found = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    return found if found.hostname else None
+
+
+def open_session(config: dict) -> WebhookSession:
+    return WebhookSession(config)
+
+
+def send(config: dict, message: Message) -> None:
+    """One message on its own connection (a run delivers through `open_session`)."""
+    session = WebhookSession(config)
+    try:
+        session.send(message)
+    finally:
+        session.close()
 
 
 def _reason(reason: object, where: str, timeout: float) -> str:
@@ -135,16 +268,6 @@ def _reason(reason: object, where: str, timeout: float) -> str:
     if isinstance(reason, ValueError):  # e.g. a header name or value http.client refuses
         return f"invalid request: {reason}"
     return f"cannot reach {where}: {reason or type(reason).__name__}"
-
-
-def _excerpt(exc: urllib.error.HTTPError) -> str:
-    """The start of an error response's body: receivers often say there what was wrong."""
-    try:
-        text = exc.read(300).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException):
-        return ""
-    text = " ".join(text.split())
-    return f": {text[:200]}" if text else ""
 
 
 def _secret(config: dict, key: str) -> str | None:
@@ -167,4 +290,4 @@ def _timeout(value: object) -> float:
 
 @hookimpl
 def flowctl_channel_types() -> list[ChannelType]:
-    return [ChannelType(name="webhook", send=send, config_schema=CONFIG_SCHEMA)]
+    return [ChannelType(name="webhook", send=send, config_schema=CONFIG_SCHEMA, open=open_session)]

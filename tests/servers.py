@@ -107,11 +107,23 @@ class SmtpServer:
     host: str
     port: int
     mails: list[Mail] = dataclasses.field(default_factory=list)
+    connections: int = 0  # SMTP sessions opened
 
 
 class _SmtpHandler:
-    def __init__(self, server: SmtpServer, reject: set[str]):
-        self.server, self.reject = server, reject
+    def __init__(self, server: SmtpServer, reject: set[str], drop_after: int | None = None):
+        self.server, self.reject, self.drop_after = server, reject, drop_after
+        self.in_session: dict[int, int] = {}
+
+    async def handle_MAIL(self, smtp: Any, session: Any, envelope: Any, address: str, options: list) -> str:
+        count = self.in_session.get(id(session), 0)
+        if self.drop_after is not None and count >= self.drop_after:  # as a server ending long sessions does
+            smtp.transport.close()
+            return "421 4.7.0 closing this session"
+        self.in_session[id(session)] = count + 1
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(self, smtp: Any, session: Any, envelope: Any, address: str, options: list) -> str:
         if address in self.reject:
@@ -133,13 +145,15 @@ class _SmtpHandler:
 @contextlib.contextmanager
 def smtp_server(*, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSLContext | None = None,
                 users: dict[str, str] | None = None, auth_require_tls: bool = True,
-                reject: set[str] | frozenset[str] = frozenset()) -> Iterator[SmtpServer]:
+                reject: set[str] | frozenset[str] = frozenset(),
+                drop_after: int | None = None) -> Iterator[SmtpServer]:
     """An aiosmtpd server capturing every accepted mail in `.mails`.
 
     starttls: offer STARTTLS with this context. implicit_tls: TLS from the first byte.
     users: {login: password}; when given, AUTH is required to send. auth_require_tls:
     refuse AUTH before STARTTLS (aiosmtpd does not see implicit TLS: pass False with it).
-    reject: recipient addresses answered with 550.
+    reject: recipient addresses answered with 550. drop_after: a session is closed by the
+    server at its next message after this many.
     """
     from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -147,7 +161,7 @@ def smtp_server(*, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSL
     thread = threading.Thread(target=loop.run_forever, name="smtp-server", daemon=True)
     thread.start()
     state = SmtpServer(HOST, 0)
-    handler = _SmtpHandler(state, set(reject))
+    handler = _SmtpHandler(state, set(reject), drop_after)
 
     def authenticator(smtp: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         if isinstance(data, LoginPassword) and users is not None:
@@ -157,6 +171,7 @@ def smtp_server(*, starttls: ssl.SSLContext | None = None, implicit_tls: ssl.SSL
         return AuthResult(success=False, handled=False)
 
     def protocol() -> SMTP:
+        state.connections += 1
         return SMTP(handler, hostname="localhost", tls_context=starttls, loop=loop,
                     authenticator=authenticator if users is not None else None,
                     auth_required=users is not None, auth_require_tls=auth_require_tls)
@@ -203,20 +218,46 @@ class WebhookServer:
     delay: float = 0.0  # seconds to wait before answering
     requests: list[Request] = dataclasses.field(default_factory=list)
     release: threading.Event = dataclasses.field(default_factory=threading.Event)
+    connections: int = 0  # TCP connections accepted
+    throttle: int = 0  # this many next requests are answered 429 with Retry-After: retry_after
 
 
 @contextlib.contextmanager
-def webhook_server(*, status: int = 200, delay: float = 0.0,
-                   tls: ssl.SSLContext | None = None) -> Iterator[WebhookServer]:
-    """A ThreadingHTTPServer recording every request in `.requests` and answering `.status`."""
-    state = WebhookServer(url="", status=status, delay=delay)
+def webhook_server(*, status: int = 200, delay: float = 0.0, tls: ssl.SSLContext | None = None,
+                   keep_alive: bool = False, idle_close: float | None = None, throttle: int = 0,
+                   retry_after: str = "1") -> Iterator[WebhookServer]:
+    """A ThreadingHTTPServer recording every request in `.requests` and answering `.status`.
+
+    keep_alive: HTTP/1.1 with persistent connections (else HTTP/1.0, one request per
+    connection); idle_close: a kept connection idle this many seconds is closed by the
+    server without a word (as load balancers do); throttle: the first N requests are
+    answered 429 Too Many Requests with `Retry-After: retry_after`."""
+    state = WebhookServer(url="", status=status, delay=delay, throttle=throttle)
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+        timeout = idle_close  # socket timeout while waiting for the next request: the server hangs up
+
+        def setup(self) -> None:
+            super().setup()
+            with lock:
+                state.connections += 1
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             state.requests.append(Request("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
             if state.delay:
                 state.release.wait(state.delay)  # set on shutdown so no handler outlives the test
+            with lock:
+                throttled = state.throttle > 0
+                state.throttle -= throttled
+            if throttled:
+                self.send_response(429)
+                self.send_header("Retry-After", retry_after)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             try:
                 self.send_response(state.status)
                 if 300 <= state.status < 400:

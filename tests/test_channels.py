@@ -1,6 +1,7 @@
 """The console, smtp and webhook channels, against real servers on loopback."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -106,6 +107,37 @@ def test_console_without_recipient_or_body(capsys: pytest.CaptureFixture[str]) -
 
 # --------------------------------------------------------------------------- smtp
 
+@pytest.mark.parametrize("extra", [{}, {"port": 587}, {"starttls": False}, {"ssl": False, "port": 25},
+                                   {"allow_plaintext_auth": False}, {"allow_plaintext_auth": "yes"}])
+def test_smtp_never_sends_a_password_in_clear_unless_allowed(extra: dict) -> None:
+    with smtp_server(users={"bot": "s3cret"}, auth_require_tls=False) as server:
+        config = {**smtp_config(server.port, user_env="U", password_env="P", user="bot", password="s3cret"), **extra}
+        with pytest.raises(DeliveryError, match="password in clear") as failure:
+            channel(smtp).send(config, message())
+        assert "s3cret" not in str(failure.value)
+    assert server.connections == 0 and server.mails == []  # not even a connection
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_plaintext_login_when_the_channel_allows_it() -> None:
+    with smtp_server(users={"bot": "s3cret"}, auth_require_tls=False) as server:
+        channel(smtp).send(smtp_config(server.port, user="bot", password="s3cret", allow_plaintext_auth=True), message())
+    assert server.mails[0].login == "bot"
+
+
+def test_smtp_reconnects_when_the_server_ends_a_kept_session() -> None:
+    with smtp_server(drop_after=2) as server:
+        session = smtp.open_session(smtp_config(server.port))
+        try:
+            for i in range(5):
+                session.send(message(key=f"k{i}"))
+        finally:
+            session.close()
+    assert [m.message["X-Flowctl-Key"] for m in server.mails] == [f"k{i}" for i in range(5)]
+    assert server.connections == 3  # 2 + 2 + 1
+
+
+
 def smtp_config(port: int, **extra: object) -> dict:
     return {"use": "smtp", "host": "127.0.0.1", "port": port, "from": "Sales Ops <sales-ops@example.com>",
             "timeout": FAST, **extra}
@@ -204,8 +236,11 @@ def test_smtp_login_after_starttls(cert: tuple[Path, Path]) -> None:
             channel(smtp).send({**config, "password": "wrong"}, message())
         with pytest.raises(DeliveryError, match="530"):  # the server requires AUTH
             channel(smtp).send(smtp_config(server.port, starttls=True, cafile=str(cert[0])), message())
-        with pytest.raises(DeliveryError, match="AUTH"):  # AUTH is only offered over TLS
+        with pytest.raises(DeliveryError, match="password in clear"):  # flowctl refuses before the server does
             channel(smtp).send(smtp_config(server.port, user="bot", password="s3cret"), message())
+        with pytest.raises(DeliveryError, match="AUTH"):  # AUTH is only offered over TLS
+            channel(smtp).send(smtp_config(server.port, user="bot", password="s3cret", allow_plaintext_auth=True),
+                               message())
     [mail] = server.mails
     assert mail.login == "bot" and mail.tls
 
@@ -363,3 +398,32 @@ def test_webhook_https_with_a_private_ca(cert: tuple[Path, Path]) -> None:
             channel(webhook).send(hook_config(server.url), message())
         channel(webhook).send(hook_config(server.url, tls_verify=False), message())
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("url", ["http://bob:pa55word@127.0.0.1:{port}/hook", "http://:pa55word@127.0.0.1:{port}/",
+                                 "http://bob%40corp:pa55word@127.0.0.1:{port}/", "http://pa55word@127.0.0.1:{port}/"])
+def test_webhook_url_userinfo_never_in_a_message(url: str) -> None:
+    with pytest.raises(DeliveryError) as failure:
+        channel(webhook).send(hook_config(url.format(port=closed_port())), message())
+    assert "pa55word" not in str(failure.value) and "connection refused" in str(failure.value)
+    with pytest.raises(DeliveryError, match="bad URL") as bad:
+        channel(webhook).send(hook_config("ftp://bob:pa55word@host/x"), message())
+    assert "pa55word" not in str(bad.value)
+
+
+def test_webhook_url_userinfo_is_sent_as_basic_auth() -> None:
+    with webhook_server() as server:
+        channel(webhook).send(hook_config(server.url.replace("://", "://bob:pa55word@")), message())
+    assert server.requests[0].headers["authorization"] == "Basic " + base64.b64encode(b"bob:pa55word").decode()
+
+
+@pytest.mark.parametrize("value", ["s3cret-token\n", "s3cret-token\r\n", "s3cret\r\nX-Injected: 1", "s3cret\0",
+                                   "s3cret\n "])
+def test_webhook_header_values_with_line_breaks_are_refused_without_showing_them(value: str) -> None:
+    with webhook_server() as server:
+        for config in (hook_config(server.url, headers={"X-Api-Key": value}),
+                       hook_config(server.url, token_env="HOOK_TOKEN", token=value)):
+            with pytest.raises(DeliveryError, match="line break") as failure:
+                channel(webhook).send(config, message())
+            assert "s3cret" not in str(failure.value)
+    assert server.requests == []

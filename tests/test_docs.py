@@ -124,7 +124,7 @@ def test_every_hookspec_has_a_docstring():
         assert (getattr(flowctl.hookspecs, name).__doc__ or "").strip(), name
 
 
-TYPES = ["ChannelType", "Message", "DeliveryError", "Action", "ActionContext", "ActionOutcome",
+TYPES = ["ChannelType", "ChannelSession", "Message", "DeliveryError", "Action", "ActionContext", "ActionOutcome",
          "ForecastMethod", "ForecastInput", "MetricKind"]
 
 

@@ -289,7 +289,7 @@ def test_smtp_login_comes_from_environment_variables(cli, tmp_path, monkeypatch)
     with smtp_server(users={"mailer": "pa55"}, auth_require_tls=False) as smtp:
         notify.point(smtp_port=smtp.port)
         notify.workflow.write_text(notify.workflow.read_text().replace(
-            "timeout: 1}", "timeout: 1, user_env: SMTP_USER, password_env: SMTP_PASSWORD}", 1))
+            "timeout: 1}", "timeout: 1, user_env: SMTP_USER, password_env: SMTP_PASSWORD, allow_plaintext_auth: true}", 1))
         monkeypatch.setenv("SMTP_USER", "mailer")
         result, data = notify.run(cli)
         assert "SMTP_PASSWORD" in " ".join(data["summary"]["warnings"]) and smtp.mails == []

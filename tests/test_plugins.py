@@ -473,11 +473,13 @@ def test_schema_includes_the_config_of_every_channel_and_action(cli):
 
     schema = json.loads(cli("schema", "workflow").stdout)
     channels = schema["$defs"]["channel_configs"]
+    from flowctl.channel_settings import with_core_settings  # every channel also takes rate and max_attempts
     assert {name: channels[name] for name in ("console", "smtp", "webhook")} == {
-        "console": console.CONFIG_SCHEMA, "smtp": smtp.CONFIG_SCHEMA, "webhook": webhook.CONFIG_SCHEMA}
+        "console": with_core_settings(console.CONFIG_SCHEMA), "smtp": with_core_settings(smtp.CONFIG_SCHEMA),
+        "webhook": with_core_settings(webhook.CONFIG_SCHEMA)}
     channel = schema["properties"]["channels"]["additionalProperties"]
     assert {"console", "smtp", "webhook"} <= set(channel["properties"]["use"]["enum"])
-    assert {"if": {"properties": {"use": {"const": "smtp"}}}, "then": smtp.CONFIG_SCHEMA} in channel["allOf"]
+    assert {"if": {"properties": {"use": {"const": "smtp"}}}, "then": with_core_settings(smtp.CONFIG_SCHEMA)} in channel["allOf"]
     actions = schema["$defs"]["action_params"]
     assert actions["render"] == render_action.WITH_SCHEMA and actions["notify"] == notify_action.WITH_SCHEMA
     job = schema["properties"]["stages"]["items"]["properties"]["jobs"]["items"]
@@ -565,10 +567,11 @@ def test_the_installed_chat_plugin_keeps_messages_while_the_chat_is_down(chat_pl
 
 def test_the_schema_includes_the_chat_plugins_configs_once_installed(chat_plugin):
     import flowctl_chat
+    from flowctl.channel_settings import with_core_settings
 
     done = flowctl_cli("schema", "workflow")
     schema = json.loads(done.stdout)
-    assert schema["$defs"]["channel_configs"]["chat"] == flowctl_chat.CHANNEL_SCHEMA
+    assert schema["$defs"]["channel_configs"]["chat"] == with_core_settings(flowctl_chat.CHANNEL_SCHEMA)
     assert schema["$defs"]["action_params"]["chat_post"] == flowctl_chat.WITH_SCHEMA
     assert "chat" in schema["properties"]["channels"]["additionalProperties"]["properties"]["use"]["enum"]
 

@@ -313,7 +313,7 @@ def test_mark_outbox_records_each_attempt(store: Any) -> None:
     assert [i.key for i in store.outbox()] == ["ob-2"]
     with pytest.raises(StoreError, match="no outbox item 'nope'"):
         store.mark_outbox("nope", "sent")
-    with pytest.raises(StoreError, match="expected sent, failed or digested"):
+    with pytest.raises(StoreError, match="expected sent, failed, dead or digested"):
         store.mark_outbox("ob-2", "lost")
 
 
@@ -604,3 +604,27 @@ def test_claimed_outbox_items_are_not_claimed_again_until_the_lease_ends(store: 
     store.mark_outbox("ob-2", "failed", "server down")
     assert [i.key for i in store.claim_outbox()] == ["ob-2"]  # failed: tried again
     assert [i.key for i in store.claim_outbox(lease_seconds=-1)] == ["ob-2"]  # a crashed claimer's lease ended
+
+
+def test_dead_messages_are_not_claimed_until_requeued(store) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    store.write(Batch(run, outbox=[OutboxItem("k-dead", "chat", None, "s", "b", {})]))
+    store.claim_outbox()
+    store.mark_outbox("k-dead", "dead", "gave up")
+    assert store.claim_outbox() == [] and [i.key for i in store.outbox(("dead",))] == ["k-dead"]
+    assert store.requeue_dead() == 1 and store.requeue_dead() == 0
+    [item] = store.claim_outbox()
+    assert (item.key, item.attempts, item.status) == ("k-dead", 0, "failed")
+
+
+def test_journal_commits_inside_an_exclusive_step(store, store_url) -> None:
+    run = store.start_run(DAY, "wf.yaml", "digest-1", [])
+    result = ActionResult("D-1", "auto", "render", True, 1, DAY)
+    with store.exclusive():
+        store.journal(Batch(run, actions=[result]))
+        other = open_url(store_url)  # another connection sees the action before the step ends
+        try:
+            assert other.actions_done(["D-1", "D-2"]) == {"D-1": {"auto": DAY}}
+        finally:
+            other.close()
+    assert store.actions_done(["D-1"]) == {"D-1": {"auto": DAY}}

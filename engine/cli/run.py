@@ -39,12 +39,14 @@ PLAN_VERSION = 1
               help="Evaluate on this many processes.")
 @click.option("--shard", type=str, default=None, metavar="K/N",
               help="Take only the deals whose id falls in share K of N (1-based), so N machines can share one store.")
+@click.option("--retry-dead", is_flag=True,
+              help="Try again the messages marked dead (failed their channel's max_attempts).")
 @formats_option("markdown")
 @pass_context
 @handle_errors
 def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt.datetime | None,
         store_url: str | None, dry_run: bool, save_plan: str | None, plan_file: str | None, jobs: int,
-        shard: str | None, fmt: str) -> None:
+        shard: str | None, retry_dead: bool, fmt: str) -> None:
     """Evaluate every deal, run automated jobs, notify, and record history.
 
     DEALS are files or folders (searched recursively); default: deals/ beside the workflow.
@@ -81,7 +83,8 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
             _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
         def make(store, **more):
             return Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=dry_run,
-                          keep_deals=fmt == "json" or dry_run, digests=bool(save_plan), shard=shard_part, **more)
+                          keep_deals=fmt == "json" or dry_run, digests=bool(save_plan), shard=shard_part,
+                          retry_dead=retry_dead, **more)
 
         runner = make(store)
         if jobs > 1:
@@ -181,6 +184,13 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
                f"{c.get('notifications_queued', 0)} notification(s) queued, {c.get('sent', 0)} sent"
                + (f", {c.get('unchanged', 0)} unchanged" if c.get("unchanged") else "")
                + (f"; {result.errors} error(s)" if result.errors else ""))
+    if c.get("channels"):  # where the messages went, and what still waits
+        click.echo("delivery: " + ", ".join(
+            f"{name} {v['sent']} sent" + (f", {v['waiting']} waiting" if v["waiting"] else "")
+            + (f", {v['dead']} dead" if v["dead"] else "") for name, v in c["channels"].items()))
+    if c.get("dead"):
+        warn(f"{c['dead']} message(s) dead (failed their channel's max_attempts): not tried again until "
+             "`flowctl run --retry-dead`")
 
 
 def _plan_body(result) -> dict:
