@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "hookimpl": "hookspecs",
     "Action": "hooktypes", "ActionContext": "hooktypes", "ActionOutcome": "hooktypes",
-    "ChannelType": "hooktypes", "Message": "hooktypes", "DeliveryError": "hooktypes",
+    "ChannelType": "hooktypes", "ChannelSession": "hooktypes", "Message": "hooktypes", "DeliveryError": "hooktypes",
     "ForecastMethod": "hooktypes", "ForecastInput": "hooktypes", "MetricKind": "hooktypes",
     "ReportRenderer": "hooktypes",
     "Store": "store", "StoreError": "store", "Batch": "store", "DealRecord": "store", "FileEntry": "store",
@@ -31,7 +31,7 @@ __all__ = ["__version__", *_PUBLIC]
 if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ loads on demand
     from .evaluate import DealState, GateState, JobState
     from .hookspecs import hookimpl
-    from .hooktypes import (Action, ActionContext, ActionOutcome, ChannelType, DeliveryError, ForecastInput,
+    from .hooktypes import (Action, ActionContext, ActionOutcome, ChannelSession, ChannelType, DeliveryError, ForecastInput,
                             ForecastMethod, Message, MetricKind, ReportRenderer)
     from .metrics import SlimState
     from .model import Gate, Job, Stage, Workflow
