@@ -9,7 +9,8 @@ and `new`, from deals not created yet; each learned only from the deals as of th
   creation), times the mean value of the wins closed over the last RECENT_DAYS. The
   number of new wins is Poisson, so the part's variance is count x mean(value^2).
 
-The total's P10/P50/P90 add the two parts' variances (normal approximation).
+The total's P10/P50/P90 add the two parts' variances and the method's own past error
+(forecast_error.py), normal approximation.
 """
 from __future__ import annotations
 
@@ -67,18 +68,20 @@ def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
             "expected_new_wins": round(wins, 2), "definition": NEW_NOTE}
 
 
-def combine(result: dict, new: dict) -> dict:
+def combine(result: dict, new: dict, error_spread: float | None = None) -> dict:
     """A method's result (its expected/p10/p90 are of the open deals) with the new part:
-    `existing`, `new`, and the total's expected/p10/p50/p90."""
+    `existing`, `new`, and the total's expected/p10/p50/p90. `error_spread` (the RMS of
+    the method's past log errors) adds a relative error of that size to the variance."""
     existing = result.get("existing", result["expected"])
     if existing is None:
         return result
     sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
-    sd = math.sqrt(sd_existing ** 2 + new["variance"])
     total = existing + new["expected"]
+    sd = math.sqrt(sd_existing ** 2 + new["variance"] + ((error_spread or 0.0) * total) ** 2)
     out = dict(result)
     out.update(existing=round(existing, 2), new=new["expected"], expected=round(total, 2),
                p10=round(max(0.0, total - Z90 * sd), 2), p50=round(total, 2), p90=round(total + Z90 * sd, 2),
                existing_interval={"p10": result.get("p10"), "p90": result.get("p90")},
+               past_error_spread=None if error_spread is None else round(error_spread, 4),
                new_detail={k: v for k, v in new.items() if k != "variance"})
     return out

@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
+from .forecast_error import past_log_errors, spread
 from .forecast_parts import combine, new_part
 from .survival import WinCurve, sample
 from .hooktypes import ForecastInput, ForecastMethod
@@ -243,6 +244,8 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
     if not isinstance(result, dict) or any(k not in result for k in ("expected", "p10", "p50", "p90")):
         raise ForecastFailed(f"forecast method {method.name} returned no expected/p10/p50/p90")
     if "new" not in result:  # the method forecast the open deals: add the deals not created yet
-        result = combine(result, new_part(data.states, data.now, data.horizon_days))
+        errors = past_log_errors(method, data, lambda states, day, h: new_part(states, day, h)["expected"])
+        result = combine(result, new_part(data.states, data.now, data.horizon_days), spread(errors))
+        result["past_log_errors"] = [round(e, 4) for e in errors]
     return {"method": method.name, "horizon_days": data.horizon_days,
             **{k: v for k, v in result.items() if k not in RESERVED_KEYS}}

@@ -354,3 +354,22 @@ def test_a_method_cannot_overwrite_the_keys_flowctl_sets(tmp_path):
     data = json.loads(result.stdout)
     assert data["method"] == "overreaching" and data["horizon_days"] == 30
     assert data["errors"] == [] and data["currency"] == "EUR" and data["note"] == "kept"
+
+
+def test_past_error_widens_the_interval(tmp_path):
+    from flowctl.forecast_error import spread, state_then
+    assert spread([0.1]) is None and spread([0.3, -0.4]) == pytest.approx((0.125) ** 0.5)
+    wf_path = setup(tmp_path, BACKTEST_DEALS)
+    workflow, _ = load_workflow(str(wf_path), Plugins())
+    now = dt.date(2026, 6, 30)
+    states = {i.state.id: slim_for_forecast(i.state)
+              for i in evaluate_all(CompiledWorkflow(workflow), [str(tmp_path / "deals")], now)}
+    order = {s.id: s.index for s in workflow.stages}
+    probability = {s.id: s.probability for s in workflow.stages if not s.terminal}
+    category = {s.id: s.forecast_category for s in workflow.stages if not s.terminal}
+    # W2 on 05-25: open in proposed (entered 05-20), won later; N1 did not exist yet
+    then = state_then(states["W2"], dt.date(2026, 5, 25), order, probability, category, "prospect")
+    assert (then.outcome, then.stage, then.days_in_stage, then.closed_at) == ("open", "proposed", 5, None)
+    assert then.probability == probability["proposed"]
+    assert state_then(states["N1"], dt.date(2026, 5, 25), order, probability, category, "prospect") is None
+    assert state_then(states["W1"], dt.date(2026, 6, 1), order, probability, category, "prospect").outcome == "won"
