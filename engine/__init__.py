@@ -17,6 +17,7 @@ _PUBLIC = {
     "Action": "hooktypes", "ActionContext": "hooktypes", "ActionOutcome": "hooktypes",
     "ChannelType": "hooktypes", "ChannelSession": "hooktypes", "Message": "hooktypes", "DeliveryError": "hooktypes",
     "ForecastMethod": "hooktypes", "ForecastInput": "hooktypes", "MetricKind": "hooktypes",
+    "MetricAccumulator": "hooktypes",
     "ReportRenderer": "hooktypes",
     "Store": "store", "StoreError": "store", "Batch": "store", "DealRecord": "store", "FileEntry": "store",
     "Transition": "store", "Event": "store", "ActionResult": "store", "OutboxItem": "store",
@@ -31,8 +32,8 @@ __all__ = ["__version__", *_PUBLIC]
 if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ loads on demand
     from .evaluate import DealState, GateState, JobState
     from .hookspecs import hookimpl
-    from .hooktypes import (Action, ActionContext, ActionOutcome, ChannelSession, ChannelType, DeliveryError, ForecastInput,
-                            ForecastMethod, Message, MetricKind, ReportRenderer)
+    from .hooktypes import (Action, ActionContext, ActionOutcome, ChannelSession, ChannelType, DeliveryError,
+                            ForecastInput, ForecastMethod, Message, MetricAccumulator, MetricKind, ReportRenderer)
     from .metrics import SlimState
     from .model import Gate, Job, Stage, Workflow
     from .store import (ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store,

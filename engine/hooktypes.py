@@ -104,13 +104,21 @@ class ForecastMethod:
     description: str = ""
 
 
+class MetricAccumulator(Protocol):
+    """One metric's figure being built, fed one deal at a time (no list of deals is kept)."""
+
+    def add(self, state: SlimState) -> None: ...  # a deal that passed the metric's `where:`
+
+    def result(self) -> tuple[Any, dict]: ...  # (value, extra figures shown beside it; {} for none)
+
+
 @dataclasses.dataclass
 class MetricKind:
     """A metric kind that workflow `metrics:` may name with `kind:`."""
 
     name: str
-    compute: Callable[[dict, list[SlimState], Workflow, dt.date], Any]  # (metric config, the deals, workflow, now) -> value
-    description: str = ""
+    make: Callable[[dict, Workflow, dt.date], MetricAccumulator]  # (metric config, workflow, now) -> a new accumulator
+    description: str = ""  # one line: the figure's definition, shown with the metric
 
 
 class ReportRenderer(Protocol):

@@ -15,12 +15,9 @@ from collections import Counter
 from typing import Any, Callable, Iterable
 
 from .expressions import ExpressionBatch
+from .hooktypes import MetricKind
 from .model import Workflow
 from .store import Event
-
-BUILTIN_KINDS = ("count", "sum", "conversion", "win_rate", "velocity", "time_in_stage", "weighted_pipeline",
-                 "stuck", "rotting", "bottleneck", "backlog_ratio", "won_amount", "open_count", "sales_cycle",
-                 "quota")
 
 DEFINITIONS = {
     "count": "number of deals (open, won and lost)",
@@ -586,8 +583,8 @@ def on_target(value: Any, target: tuple[str, float] | None) -> bool | None:
 class Metric:
     """One metric: its accumulator(s), the `where` filter and the `group_by` split."""
 
-    def __init__(self, config: dict, workflow: Workflow, now: dt.date, make: Callable[[], Any]):
-        self.config, self.make = config, make
+    def __init__(self, config: dict, workflow: Workflow, now: dt.date, make: Callable[[], Any], definition: str = ""):
+        self.config, self.make, self.definition = config, make, definition
         self.overall = make()
         self.groups: dict[str, Any] = {}
         self.where = ExpressionBatch([config["where"]]) if config.get("where") else None
@@ -614,9 +611,8 @@ class Metric:
     def result(self) -> dict:
         value, extra = self.overall.result()
         out = {"id": self.config["id"], "kind": self.config["kind"], "value": value, **extra}
-        definition = DEFINITIONS.get(self.config["kind"])
-        if definition:
-            out["definition"] = definition
+        if self.definition:
+            out["definition"] = self.definition
         for key in ("title", "where", "from", "to", "stage"):
             if self.config.get(key) is not None:
                 out.setdefault(key, self.config[key])
@@ -634,42 +630,52 @@ class Metric:
         return out
 
 
-class _PluginAcc:
-    """A metric kind from a plugin: it receives a list, so slim states are kept for it."""
+def _accumulators(kind: MetricKind | None, name: Any, config: dict, workflow: Workflow,
+                  now: dt.date) -> Callable[[], Any]:
+    if kind is None:
+        return lambda: _Failed(f"unknown metric kind '{name}'")
+    return lambda: _Guarded(kind, config, workflow, now)
 
-    def __init__(self, kind: Any, config: dict, workflow: Workflow, now: dt.date):
-        self.kind, self.config, self.wf, self.now = kind, config, workflow, now
-        self.states: list[SlimState] = []
+
+class _Guarded:
+    """A registered kind's accumulator: whatever it raises fails this metric alone, naming the kind."""
+
+    def __init__(self, kind: MetricKind, config: dict, workflow: Workflow, now: dt.date):
+        self.kind = kind
+        self.error: str | None = None
+        try:
+            self.acc = kind.make(config, workflow, now)
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        self.error = f"metric kind {self.kind.name} failed: {type(exc).__name__}: {exc}"
 
     def add(self, state: Any) -> None:
-        self.states.append(slim(state))
+        if self.error is None:
+            try:
+                self.acc.add(state)
+            except Exception as exc:  # a broken plugin is named, never takes the command down
+                self._fail(exc)
 
     def result(self) -> tuple[Any, dict]:
-        try:
-            return self.kind.compute(self.config, self.states, self.wf, self.now), {}
-        except Exception as exc:  # a broken plugin is named, never takes the command down
-            return None, {"error": f"metric kind {self.kind.name} failed: {type(exc).__name__}: {exc}"}
+        if self.error is None:
+            try:
+                return self.acc.result()
+            except Exception as exc:
+                self._fail(exc)
+        return None, {"error": self.error}
 
 
-def _factory(config: dict, workflow: Workflow, now: dt.date, plugin_kinds: dict) -> Callable[[], Any]:
-    kind = config.get("kind")
-    if kind in KINDS:
-        cls = KINDS[kind]
-        return lambda: cls(workflow, now, config)
-    if kind in plugin_kinds:
-        return lambda: _PluginAcc(plugin_kinds[kind], config, workflow, now)
-    return lambda: _Unknown(kind)
-
-
-class _Unknown:
-    def __init__(self, kind: Any):
-        self.kind = kind
+class _Failed:
+    def __init__(self, error: str):
+        self.error = error
 
     def add(self, state: Any) -> None:
         pass
 
     def result(self) -> tuple[Any, dict]:
-        return None, {"error": f"unknown metric kind '{self.kind}'"}
+        return None, {"error": self.error}
 
 
 def metric_configs(workflow: Workflow) -> list[dict]:
@@ -684,9 +690,15 @@ class MetricSet:
     a plain stream (such as `run`'s); `compute_metrics` is this over an iterable."""
 
     def __init__(self, workflow: Workflow, now: dt.date, plugins: Any = None, configs: list[dict] | None = None):
-        plugin_kinds = plugins.metric_kinds() if plugins is not None else {}
-        self.metrics = [Metric(c, workflow, now, _factory(c, workflow, now, plugin_kinds))
-                        for c in (configs if configs is not None else metric_configs(workflow))]
+        if plugins is None:  # used as a library: the installed kinds, as a command would have them
+            from .plugin_manager import Plugins
+            plugins = Plugins()
+        kinds: dict[str, MetricKind] = plugins.metric_kinds()
+        self.metrics = []
+        for c in (configs if configs is not None else metric_configs(workflow)):
+            kind = kinds.get(c.get("kind"))  # type: ignore[arg-type]
+            self.metrics.append(Metric(c, workflow, now, _accumulators(kind, c.get("kind"), c, workflow, now),
+                                       kind.description if kind else ""))
 
     def add(self, state: Any) -> None:
         for metric in self.metrics:
@@ -699,7 +711,7 @@ class MetricSet:
 def compute_metrics(workflow: Workflow, states: Iterable[Any], now: dt.date, plugins: Any = None,
                     configs: list[dict] | None = None) -> list[dict]:
     """Every metric (built-ins and declared) over a stream of deal states, aggregated as
-    they come: no state is kept (except slim ones for plugin kinds, which take a list)."""
+    they come: no state is kept."""
     metrics = MetricSet(workflow, now, plugins, configs)
     for state in states:
         metrics.add(state)

@@ -235,8 +235,7 @@ class Plugins:
         return sorted(self.channel_types())
 
     def metric_kind_names(self) -> list[str]:
-        from .metrics import BUILTIN_KINDS
-        return sorted(set(BUILTIN_KINDS) | set(self.metric_kinds()))
+        return sorted(self.metric_kinds())
 
     def describe(self) -> list[dict]:
         """Every registered plugin: name, version, hooks (for `flowctl plugins`)."""

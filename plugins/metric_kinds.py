@@ -1,22 +1,38 @@
-"""An example metric kind from a plugin: `average_deal_size`, the mean amount of won deals.
-
-Plugin kinds receive the (slim) states of the deals that pass the metric's `where:`, as a
-list; the core's own kinds are streamed (flowctl.metrics)."""
+"""The metric kinds: every built-in figure (win rate, conversion, sales cycle, …), each
+defined once in flowctl.metrics, and `average_deal_size`, registered through
+`flowctl_metric_kinds` exactly as a plugin's kinds are. Each kind's `make` gives an
+accumulator fed one deal at a time."""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from flowctl.hookspecs import hookimpl
-from flowctl.hooktypes import MetricKind
+from flowctl import MetricKind, SlimState, Workflow, hookimpl
+from flowctl.metrics import DEFINITIONS, KINDS
 
 
-def average_deal_size(config: dict, states: list, workflow: Any, now: dt.date) -> float | None:
-    outcome = config.get("outcome") or "won"
-    amounts = [s.amount for s in states if s.outcome == outcome]
-    return round(sum(amounts) / len(amounts), 2) if amounts else None
+class AverageDealSize:
+    """The mean amount of won deals (`outcome:` to change)."""
+
+    def __init__(self, config: dict, workflow: Workflow, now: dt.date):
+        self.outcome = config.get("outcome") or "won"
+        self.total, self.count = 0.0, 0
+
+    def add(self, state: SlimState) -> None:
+        if state.outcome == self.outcome:
+            self.total += state.amount
+            self.count += 1
+
+    def result(self) -> tuple[Any, dict]:
+        return (round(self.total / self.count, 2) if self.count else None), {}
+
+
+def _builtin(name: str) -> MetricKind:
+    cls = KINDS[name]
+    return MetricKind(name, lambda config, workflow, now: cls(workflow, now, config), DEFINITIONS.get(name, ""))
 
 
 @hookimpl
 def flowctl_metric_kinds() -> list[MetricKind]:
-    return [MetricKind("average_deal_size", average_deal_size, "mean amount of won deals (outcome: to change)")]
+    return [*(_builtin(name) for name in KINDS),
+            MetricKind("average_deal_size", AverageDealSize, "mean amount of won deals (outcome: to change)")]

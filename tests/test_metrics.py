@@ -275,3 +275,33 @@ def test_targets_and_days_helpers():
     for x in (1, 2, 2, 10):
         d.add(x)
     assert (d.mean, d.median, d.n) == (3.75, 2.0, 4)
+
+
+def test_a_plugin_kind_is_streamed_one_deal_at_a_time_and_its_failures_stay_its_own(tmp_path):
+    metrics = [{"id": "top", "kind": "largest", "group_by": "owner"},
+               *({"id": f"fail-{step}", "kind": "fails_in", "fail_in": step} for step in ("make", "add", "result"))]
+    wf = setup(tmp_path, metrics=metrics)
+    plugins = Plugins(["fixture_plugins.streaming_kinds"])
+    workflow, diagnostics = load_workflow(str(wf), plugins)
+    assert not [d for d in diagnostics if d.severity == "error"], diagnostics
+    now = dt.date(2026, 3, 31)
+    states = (i.state for i in evaluate_all(CompiledWorkflow(workflow), [str(tmp_path / "deals")], now))
+    results = {r["id"]: r for r in compute_metrics(workflow, states, now, plugins)}
+    assert results["top"]["value"] == max(d.get("amount", 0) for d in DEALS)
+    assert results["top"]["deals_seen"] == len(DEALS) and results["top"]["definition"] == "the largest amount"
+    assert set(results["top"]["groups"]) == {d["owner"] for d in DEALS}
+    for step, error in (("make", "RuntimeError: cannot start"), ("add", "ValueError: bad deal"),
+                        ("result", "ZeroDivisionError: no result")):
+        assert results[f"fail-{step}"]["value"] is None
+        assert results[f"fail-{step}"]["error"] == f"metric kind fails_in failed: {error}"
+    assert results["win_rate"]["value"] is not None  # the others are not affected
+
+
+def test_the_builtin_kinds_come_from_a_plugin_like_any_other(tmp_path, monkeypatch):
+    wf = setup(tmp_path)
+    monkeypatch.setenv("FLOWCTL_DISABLE_PLUGINS", "metric_kinds")
+    plugins = Plugins()
+    assert plugins.metric_kind_names() == []
+    workflow, _ = load_workflow(str(wf), plugins)
+    results = compute_metrics(workflow, [], dt.date(2026, 3, 31), plugins)
+    assert {r["error"] for r in results} == {f"unknown metric kind '{r['kind']}'" for r in results}

@@ -50,17 +50,23 @@ BUILTIN_HOOKS = {
 ALL_HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("flowctl_"))
 
 GOOD = """\
-from flowctl.hookspecs import hookimpl
-from flowctl.hooktypes import MetricKind
+from flowctl import MetricKind, hookimpl
 
 
-def count(config, states, workflow, now):
-    return len(states)
+class Count:
+    def __init__(self, config, workflow, now):
+        self.n = 0
+
+    def add(self, state):
+        self.n += 1
+
+    def result(self):
+        return self.n, {}
 
 
 @hookimpl
 def flowctl_metric_kinds():
-    return [MetricKind("deal_count_fx", count, "number of deals")]
+    return [MetricKind("deal_count_fx", Count, "number of deals")]
 """
 BROKEN = 'raise RuntimeError("cannot import me: a dependency is missing")\n'
 TYPO = """\
@@ -207,6 +213,8 @@ def test_a_broken_plugin_is_named_with_a_warning_and_the_others_still_load(tmp_p
     assert run.returncode == 0, run.stderr
     assert "plugin broken: failed to load" in run.stderr
     assert "Traceback" not in run.stderr
+    metrics = flowctl_cli("metrics", "--format", "json", "-w", project.workflow, "--now", "2026-01-02", pythonpath=(site,))
+    assert {m["id"]: m.get("value") for m in json.loads(metrics.stdout)["metrics"]}["n"] == 1, metrics.stderr
 
 
 def test_a_hook_name_with_a_typo_is_reported(cli):
