@@ -26,20 +26,22 @@ How it works:
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
 import math
 import os
 import re
-import stat
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .atomic import write_atomic
 
 __all__ = [
     "DealEditError",
@@ -196,30 +198,57 @@ def _check_str(value: Any, name: str) -> str:
 
 
 def _record(path: Path, deal_id: str, section: str, key: str, value: Any) -> None:
-    """Read ``path``, edit it, write it back atomically.  Raises on any problem."""
+    """Read ``path``, edit it, write it back atomically.  Raises on any problem.
+
+    Two edits of one file at once take turns: each holds an advisory lock (``flock``) on
+    the file from its read to its rename, so the second reads what the first wrote."""
     _check_str(deal_id, "deal id")
     _check_str(key, "job id" if section == "jobs" else "gate id")
     shown = str(path)
     real = os.path.realpath(path)  # edit the target of a symlink, keep the link
-    try:
-        with open(real, "rb") as fh:
-            before = os.fstat(fh.fileno())
+    with _locked(real, shown) as fh:
+        before = os.fstat(fh.fileno())
+        try:
             data = fh.read()
-    except FileNotFoundError:
-        raise DealEditError(f"{shown}: no such file") from None
-    except OSError as exc:
-        raise DealEditError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise DealEditError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DealEditError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
+        json_format = path.suffix.lower() == ".json"
+        new_text = edit_text(text, deal_id, section, key, value, json_format=json_format, source=shown)
+        try:
+            new_data = new_text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DealEditError(f"{shown}: the new value cannot be encoded as UTF-8") from None
+        _atomic_write(real, new_data, before, shown)
+
+
+@contextlib.contextmanager
+def _locked(real: str, shown: str) -> Iterator[BinaryIO]:
+    """The file, open for reading and locked. A writer that held the lock before us
+    renamed a new file into place: then the lock we got is on the old one, so retry."""
+    while True:
+        try:
+            fh = open(real, "rb")
+        except FileNotFoundError:
+            raise DealEditError(f"{shown}: no such file") from None
+        except OSError as exc:
+            raise DealEditError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            held, now = os.fstat(fh.fileno()), os.stat(real)
+        except OSError:
+            fh.close()
+            raise
+        if (held.st_ino, held.st_dev) == (now.st_ino, now.st_dev):
+            break
+        fh.close()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DealEditError(f"{shown}: not UTF-8 text (byte {exc.start})") from None
-    json_format = path.suffix.lower() == ".json"
-    new_text = edit_text(text, deal_id, section, key, value, json_format=json_format, source=shown)
-    try:
-        new_data = new_text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise DealEditError(f"{shown}: the new value cannot be encoded as UTF-8") from None
-    _atomic_write(real, new_data, before, shown)
+        yield fh
+    finally:
+        fh.close()  # releases the lock, after the rename
 
 
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
@@ -227,44 +256,18 @@ def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
 
 
 def _atomic_write(real: str, data: bytes, before: os.stat_result, shown: str) -> None:
-    directory, name = os.path.split(real)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory or ".")
-    except OSError as exc:
-        raise DealEditError(f"{shown}: cannot create a temporary file: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fchmod(fh.fileno(), stat.S_IMODE(before.st_mode))
-            try:
-                os.fchown(fh.fileno(), before.st_uid, before.st_gid)
-            except OSError:
-                pass  # not allowed to give the file away: keep our own ownership
-            os.fsync(fh.fileno())
+    def unchanged() -> None:
         try:
             now = os.stat(real)
         except OSError:
             now = None
         if now is None or not _same_file_state(before, now):
             raise DealEditError(f"{shown}: the file changed while it was being edited; nothing written, try again")
-        os.replace(tmp, real)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise DealEditError(f"{shown}: cannot write: {exc.strerror or exc}") from None
-        raise
-    try:  # make the rename itself durable; best effort
-        dfd = os.open(directory or ".", os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+
+    try:
+        write_atomic(real, data, mode=before.st_mode, owner=(before.st_uid, before.st_gid), before_rename=unchanged)
+    except OSError as exc:
+        raise DealEditError(f"{shown}: cannot write: {exc.strerror or exc}") from None
 
 
 # ---------------------------------------------------------------------------------

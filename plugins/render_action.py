@@ -1,8 +1,8 @@
 """`uses: render`: render a template for the deal (a proposal) into a file."""
 from __future__ import annotations
 
-import re
-
+from flowctl.atomic import write_atomic
+from flowctl.filenames import safe_file_name
 from flowctl.hooktypes import Action, ActionContext, ActionOutcome
 from flowctl.hookspecs import hookimpl
 
@@ -20,22 +20,19 @@ WITH_SCHEMA = {
 }
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "out"
-
-
 def run(ctx: ActionContext) -> ActionOutcome:
     template = ctx.params["template"]
-    name = _safe_name(ctx.params.get("output") or f"{ctx.state.id}-{template.removesuffix('.j2')}")
+    # Each deal its own file: ids that differ only in characters a file name cannot hold
+    # (`A/B`, `A:B`, `A_B`) get distinct names, and no id reaches outside out_dir.
+    name = ctx.params.get("output") or f"{safe_file_name(str(ctx.state.id))}-{template.removesuffix('.j2')}"
+    name = safe_file_name(name) if ctx.params.get("output") else name
     text = ctx.render(template, locale=ctx.params.get("locale"))
     if ctx.dry_run:
         return ActionOutcome(True, {"file": str(ctx.out_dir / name), "dry_run": True})
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     target = ctx.out_dir / name
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(target)
-    return ActionOutcome(True, {"file": str(target), "bytes": len(text.encode())})
+    size = write_atomic(target, text)
+    return ActionOutcome(True, {"file": str(target), "bytes": size})
 
 
 @hookimpl

@@ -89,3 +89,23 @@ def test_done_accepts_the_deal_file_path(cli, project):
     result = cli("done", str(path), "agenda", "-w", project.workflow, "--at", "2026-01-07")
     assert result.exit_code == 0
     assert "  agenda: 2026-01-07\n" in path.read_text()
+
+
+def test_done_and_approve_refuse_what_run_refuses_and_change_nothing(cli, project):
+    cases = {
+        "dup.yaml": "id: D1\ncreated: 2026-01-01\njobs: {verify: 2026-01-02}\njobs: {}\n",
+        "schema.yaml": "id: D1\ncreated: 2026-01-01\namount: lots\n",
+        "far.yaml": "id: D1\ncreated: 9999-12-31\n",
+        "key.yaml": "id: D1\ncreated: 2026-01-01\njobs: {~: 2026-01-02}\n",
+    }
+    for name, text in cases.items():
+        path = project.deals / name
+        path.write_text(text)
+        for args in (("done", str(path), "agenda"), ("approve", str(path), "price-approved", "--role", "management")):
+            result = cli(*args, "-w", project.workflow, "--at", "2026-01-07")
+            assert result.exit_code == 2, (name, result.output)
+            assert "Traceback" not in result.output
+            assert path.read_text() == text
+        run = cli("run", str(path), *project.args("--now", "2026-01-07"))
+        assert run.exit_code == 1, (name, run.output)
+        path.unlink()

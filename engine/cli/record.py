@@ -33,6 +33,20 @@ def locate_deal(deal: str, paths: list[str]) -> tuple[str, str]:
     raise FlowctlError(Diagnostic(deal, f"no deal with id '{deal}' in {', '.join(paths)}{did_you_mean(deal, ids)}"))
 
 
+def refuse_what_run_refuses(wf, file: str, deal_id: str) -> None:
+    """`done` and `approve` edit only deals that `run` accepts: the same loader and the
+    same checks, so an edit never lands in a file whose deal run would not record."""
+    from ..compiled import CompiledWorkflow
+    from ..pipeline import read_checked
+
+    _, docs, problems = read_checked(CompiledWorkflow(wf), file)
+    found = problems + [d for doc, diags in docs if str(doc.deal.get("id")) == deal_id for d in diags]
+    errors = [d for d in found if d.severity == "error"]
+    if errors:
+        raise FlowctlError([Diagnostic(d.file, f"run refuses this deal, so nothing was recorded: {d.message}", d.path,
+                                       line=d.line, column=d.column) for d in errors])
+
+
 def _date(value: dt.datetime | None) -> dt.date:
     return value.date() if value else dt.date.today()
 
@@ -64,6 +78,7 @@ def done(ctx: Context, deal: str, job: str, workflow_path: str | None, deal_path
     if job not in wf.job_by_id:
         raise click.BadParameter(f"no job '{job}' in {workflow_path}{did_you_mean(job, wf.job_by_id)}", param_hint="JOB")
     file, deal_id = locate_deal(deal, list(deal_paths) or ([] if os.path.isfile(deal) else default_deals(workflow_path)))
+    refuse_what_run_refuses(wf, file, deal_id)
     if _edit(record_job_done, file, deal_id, job, at=_date(at), by=by, note=note):
         click.echo(f"{file}: recorded {job} done on {_date(at)}" + (f" by {by}" if by else ""))
     else:
@@ -94,6 +109,7 @@ def approve(ctx: Context, deal: str, gate: str, role: str, by: str | None, workf
         raise click.BadParameter(f"gate '{gate}' needs an approval by '{g.approval}', not '{role}'", param_hint="--role")
     who = by or os.environ.get("FLOWCTL_USER") or getpass.getuser()
     file, deal_id = locate_deal(deal, list(deal_paths) or ([] if os.path.isfile(deal) else default_deals(workflow_path)))
+    refuse_what_run_refuses(wf, file, deal_id)
     if _edit(record_approval, file, deal_id, gate, role=role, by=who, at=_date(at)):
         click.echo(f"{file}: recorded approval of {gate} by {who} ({role}) on {_date(at)}")
     else:

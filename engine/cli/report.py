@@ -14,8 +14,10 @@ from typing import Any
 
 import click
 
+from ..atomic import write_atomic
 from ..backlog import parse_rate
 from ..compiled import CompiledWorkflow
+from ..diagnostics import Diagnostic, FlowctlError
 from ..durations import parse_duration
 from ..i18n import LocaleError, check_locale
 from ..report import (DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder, check_template_name,
@@ -67,15 +69,18 @@ def _template_for(ctx: Context, output: str, template_name: str | None, kind: st
 
 
 def _write(output: str, text: str) -> int:
-    """Write atomically; the size in bytes."""
+    """Write atomically (whole or not at all); the size in bytes."""
     target = Path(output)
     if target.parent and not target.parent.exists():
         raise click.BadParameter(f"folder {str(target.parent)!r} does not exist", param_hint="-o")
-    data = text.encode("utf-8")
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return len(data)
+    if target.parent and not target.parent.is_dir():
+        raise click.BadParameter(f"{str(target.parent)!r} is not a folder", param_hint="-o")
+    if target.is_dir():
+        raise click.BadParameter(f"{output!r} is a folder", param_hint="-o")
+    try:
+        return write_atomic(target, text)
+    except OSError as exc:  # /proc, a read-only folder, a full disk: nothing is left behind
+        raise FlowctlError(Diagnostic(output, f"cannot write: {exc.strerror or exc}")) from None
 
 
 def _size(n: int) -> str:

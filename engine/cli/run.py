@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .. import plan_summary
+from ..atomic import write_atomic
 from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
 from ..parallel import run_parallel
@@ -204,9 +205,10 @@ def _write_plan(path: str, workflow_path: str, workflow, paths: list[str], store
     digests = {f: _digest(f) for f in find_files(paths)}
     plan = {"version": PLAN_VERSION, "workflow": workflow_path, "workflow_digest": workflow.digest,
             "deals": paths, "store": mask_secrets(store_url) if store_url else None, "now": day.isoformat(), "files": digests, **_plan_body(result)}
-    tmp = Path(path + ".tmp")
-    tmp.write_text(json.dumps(plan, indent=2), "utf-8")
-    tmp.replace(path)
+    try:
+        write_atomic(path, json.dumps(plan, indent=2))
+    except OSError as exc:
+        raise FlowctlError(Diagnostic(path, f"cannot write the plan: {exc.strerror or exc}")) from None
     echo(f"plan saved to {path}; apply it with: flowctl run --plan {path}", err=True)
 
 

@@ -1,0 +1,104 @@
+"""Writes are whole or absent; concurrent edits of one deal file both land; artifacts
+never collide."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.atomic import STALE_SECONDS, remove_stale_temps, write_atomic
+from engine.dealedit import DealEditError, record_job_done
+from engine.filenames import safe_file_name
+
+
+def _done(args: tuple[str, str, object]) -> str:
+    path, job, barrier = args
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        record_job_done(Path(path), "D1", job, at=date(2026, 1, 5))
+        return "recorded"
+    except DealEditError as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_two_edits_at_once_both_land_or_one_says_so(tmp_path, suffix):
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Manager() as manager, ctx.Pool(2) as pool:
+        for i in range(25):
+            path = tmp_path / f"d{i}{suffix}"
+            path.write_text('{"id": "D1", "jobs": {}}\n' if suffix == ".json" else "id: D1\njobs: {}\n")
+            barrier = manager.Barrier(2)
+            outcomes = pool.map(_done, [(str(path), "a", barrier), (str(path), "b", barrier)])
+            text = path.read_text()
+            for job, outcome in zip("ab", outcomes):
+                assert (f'"{job}"' in text or f"{job}: " in text) == (outcome == "recorded"), (outcomes, text)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "r.html"
+    with pytest.raises(OSError):
+        write_atomic(target, "x", before_rename=lambda: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    assert list(tmp_path.iterdir()) == []
+    for bad in ("/proc/flowctl-report.html", str(tmp_path / "missing" / "r.html")):
+        with pytest.raises(OSError):
+            write_atomic(bad, "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "D1.yaml"
+    old = tmp_path / ".D1.yaml.abc123.tmp"
+    fresh = tmp_path / ".D1.yaml.def456.tmp"  # another writer may be using it right now
+    old.write_text("half")
+    fresh.write_text("half")
+    os.utime(old, (time.time() - STALE_SECONDS - 5,) * 2)
+    write_atomic(target, "id: D1\n")
+    assert not old.exists() and fresh.exists() and target.read_text() == "id: D1\n"
+    assert remove_stale_temps(str(tmp_path), "D1.yaml", now=time.time() + STALE_SECONDS + 5) == [str(fresh)]
+
+
+def test_new_files_get_the_usual_mode(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("report", ["{tmp}/missing/r.html", "{tmp}/file/r.html", "/proc/r.html", "{tmp}"])
+def test_report_output_path_failures_leave_no_partial_file(cli, project, tmp_path, report):
+    (tmp_path / "file").write_text("not a folder")
+    project.deal("D1")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    out = report.replace("{tmp}", str(tmp_path))
+    result = cli("report", str(project.deals), "-w", str(project.workflow), "--now", "2026-01-05", "-o", out)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert any(w in result.output for w in ("cannot write", "folder", "directory")), result.output
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+IDS = ["A/B", "A_B", "A:B", "../../x", "A B", "A\\B", ".A_B", "A_B.", "a/b", "A~B", "", ".", "..", "x" * 400]
+
+
+def test_artifact_names_are_distinct_readable_and_contained():
+    names = [safe_file_name(i) for i in IDS]
+    assert len(set(names)) == len(IDS)
+    assert all("/" not in n and "\\" not in n and not n.startswith(".") and len(n) < 120 for n in names)
+    assert safe_file_name("ACME-2026-001") == "ACME-2026-001" and safe_file_name("A/B").startswith("A_B~")
+
+
+@given(st.lists(st.text(max_size=30), min_size=2, max_size=8, unique=True))
+def test_distinct_ids_never_share_a_name(ids):
+    names = [safe_file_name(i) for i in ids]
+    assert len(set(names)) == len(ids)
+    assert all(n and "/" not in n and n not in (".", "..") and not n.startswith(".") for n in names)
