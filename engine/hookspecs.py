@@ -23,11 +23,35 @@ hookimpl = pluggy.HookimplMarker("flowctl")
 # ---------------------------------------------------------------------------
 
 @hookspec(firstresult=True)
+def flowctl_default_store_url(project_dir: Path) -> "str | None":
+    """The store URL a project uses when ``--store`` is not given.
+
+    :param project_dir: the folder of the workflow file.
+    :return: a URL this or another store plugin opens (the built-in SQLite plugin gives
+        ``sqlite:///<project_dir>/.flowctl/state.db``); None to leave it to others.
+        The first non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def flowctl_store_exists(url: str) -> "bool | None":
+    """Whether the store at ``url`` holds anything yet, without creating it.
+
+    Commands that only look (``status``, ``report``, ``runs``, a dry run) open a store
+    only when it exists, so that looking never creates one.
+
+    :return: True or False when this plugin handles the URL's scheme, None otherwise
+        (no plugin answering: the store is taken to exist, as a server's does).
+        The first non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
 def flowctl_open_store(url: str) -> "Store | None":
     """Open the store at ``url`` if this plugin handles its scheme.
 
     Called once per command that needs the store, with the URL from ``--store`` or
-    the default ``sqlite:///<workflow dir>/.flowctl/state.db``.
+    the project's default (``flowctl_default_store_url``).
 
     :param url: a SQLAlchemy-style URL (``sqlite:///relative.db``, ``postgresql://…``).
     :return: an object implementing :class:`flowctl.store.Store`, or None when the

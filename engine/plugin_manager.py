@@ -159,6 +159,29 @@ class Plugins:
     def _joined(self, hook_name: str) -> list[tuple[str, Any]]:
         return [(name, item) for name, items in self._call(hook_name) for item in items]
 
+    def default_store_url(self, project_dir: Path) -> str | None:
+        return self._first("flowctl_default_store_url", project_dir=project_dir)
+
+    def store_exists(self, url: str) -> bool:
+        answer = self._first("flowctl_store_exists", url=url)
+        return True if answer is None else bool(answer)
+
+    def _first(self, hook_name: str, **kwargs: Any) -> Any:
+        """A firstresult hook, called as _call calls hooks (a failing plugin is named),
+        stopping at the first answer."""
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):
+            self._trace(hook_name, impl.plugin_name, kwargs)
+            try:
+                result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"plugin {impl.plugin_name} failed in {hook_name}: {format_exception(exc)}") from exc
+            if result is not None:
+                return result
+        return None
+
     def open_store(self, url: str) -> Any:
         hook = self.pm.hook.flowctl_open_store
         for impl in reversed(hook.get_hookimpls()):

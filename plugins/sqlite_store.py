@@ -33,6 +33,17 @@ SQLITE = Dialect(
 
 
 @hookimpl
+def flowctl_default_store_url(project_dir: Path) -> str:
+    return "sqlite:///" + str(Path(project_dir).resolve() / ".flowctl" / "state.db")
+
+
+@hookimpl
+def flowctl_store_exists(url: str) -> bool | None:
+    path = sqlite_path(url)
+    return None if path is None else (path == ":memory:" or os.path.isfile(path))
+
+
+@hookimpl
 def flowctl_open_store(url: str) -> "SQLiteStore | None":
     path = sqlite_path(url)
     return None if path is None else SQLiteStore(url, path)

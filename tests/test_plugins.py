@@ -34,7 +34,7 @@ TESTS = Path(__file__).resolve().parent
 EXAMPLE = TESTS.parent / "examples" / "flowctl-chat"
 
 BUILTIN_HOOKS = {
-    "sqlite_store": ["flowctl_open_store"],
+    "sqlite_store": ["flowctl_default_store_url", "flowctl_open_store", "flowctl_store_exists"],
     "postgres_store": ["flowctl_open_store"],
     "console": ["flowctl_channel_types"],
     "smtp": ["flowctl_channel_types"],
@@ -302,6 +302,20 @@ def test_trace_plugins_writes_each_hook_call_to_stderr(tmp_path):
     assert "flowctl_actions render_action -> [render] [hook]" in done.stderr
     quiet = flowctl_cli("schema", "workflow")
     assert "[hook]" not in quiet.stderr
+
+
+def test_a_store_plugin_owns_the_default_url_and_says_whether_its_store_exists(cli, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("ELSEWHERE_DB", str(tmp_path / "elsewhere.db"))
+    project.deal("D1")
+    looked = cli("--plugin", "fixture_plugins.elsewhere_store", "status", "-w", project.workflow, "--now", "2026-01-02")
+    assert looked.exit_code == 0, looked.output
+    assert not (tmp_path / "elsewhere.db").exists()  # a look creates no store
+    ran = cli("--plugin", "fixture_plugins.elsewhere_store", "run", project.deals, "-w", project.workflow,
+              "--now", "2026-01-02")
+    assert ran.exit_code == 0, ran.output
+    assert (tmp_path / "elsewhere.db").exists() and not (project.root / ".flowctl").exists()
+    runs = cli("--plugin", "fixture_plugins.elsewhere_store", "runs", "-w", project.workflow, "--format", "json")
+    assert runs.exit_code == 0, runs.output
 
 
 # --------------------------------------------------------------------------- disabling, local plugins

@@ -23,7 +23,7 @@ from ..hooktypes import ForecastInput
 from ..metrics import compute_metrics
 from ..pipeline import evaluate_all
 from .common import workflow_option
-from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, default_store_url, echo_json,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, optional_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
                      resolve_workflow_path, store_option, today, warn)
 
@@ -210,22 +210,6 @@ def _days_option(value: str, name: str) -> int:
         raise click.BadParameter(str(exc), param_hint=name)
 
 
-def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
-    """The store if one is reachable; None otherwise (forecasts then use deal history only)."""
-    if url is None:
-        url = default_store_url(workflow_path)
-        if not os.path.isfile(url[len("sqlite:///"):]):
-            return None
-    try:
-        store = ctx.plugins.open_store(url)
-    except Exception as exc:
-        warn(f"store {url} not reachable ({exc}): using the deals' own history only")
-        return None
-    if store is None:
-        warn(f"no plugin opens the store {url}: using the deals' own history only")
-    return store
-
-
 @click.command()
 @_deals_argument
 @workflow_option
@@ -277,7 +261,7 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     if seed is not None:
         options["seed"] = seed
     stream = Stream(ctx, workflow_path, deals, now, as_of)
-    store = _optional_store(ctx, store_url, stream.workflow_path)
+    store = optional_store(ctx, store_url, stream.workflow_path)
     try:
         if do_backtest:
             dates = None

@@ -94,9 +94,12 @@ def default_deals(workflow_path: str) -> list[str]:
     raise click.UsageError(f"no deal files given, and no deals/ folder beside {workflow_path}")
 
 
-def default_store_url(workflow_path: str) -> str:
-    path = (Path(workflow_path).resolve().parent / ".flowctl" / "state.db")
-    return "sqlite:///" + str(path)
+def default_store_url(ctx: Context, workflow_path: str) -> str:
+    """The project's store when --store is not given: whatever the store plugins say."""
+    url = ctx.plugins.default_store_url(Path(workflow_path).resolve().parent)
+    if url is None:
+        raise click.UsageError("no store plugin gives a default store: pass --store URL")
+    return url
 
 
 def load_workflow_or_fail(ctx: Context, path: str):
@@ -110,16 +113,26 @@ def load_workflow_or_fail(ctx: Context, path: str):
     return workflow
 
 
-def open_store(ctx: Context, url: str | None, workflow_path: str, *, must_exist: bool = False):
-    """The store at url (default: SQLite beside the workflow). With must_exist, None
-    when an SQLite file is not there yet: a dry run or a look must not create one."""
-    url = url or default_store_url(workflow_path)
-    if must_exist and url.startswith("sqlite:///") and not os.path.exists(url[len("sqlite:///"):]):
+def open_store(ctx: Context, url: str | None, workflow_path: str, *, must_exist: bool = False) -> Any:
+    """The store at url (default: the project's). With must_exist, None when the store
+    is not there yet (its plugin says so): a dry run or a look must not create one."""
+    url = url or default_store_url(ctx, workflow_path)
+    if must_exist and not ctx.plugins.store_exists(url):
         return None
     store = ctx.plugins.open_store(url)
     if store is None:
         raise click.UsageError(f"no plugin handles the store URL {mask_secrets(url)!r} (sqlite:///… or postgresql://…)")
     return store
+
+
+def optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
+    """The store for history when one is there and reachable; else None, with a warning
+    when it was asked for but cannot be opened (the deals' own history is used then)."""
+    try:
+        return open_store(ctx, url, workflow_path, must_exist=True)
+    except Exception as exc:
+        warn(f"store {mask_secrets(url or '')} not reachable ({exc}): using the deals' own history only")
+        return None
 
 
 def handle_errors(fn: Callable) -> Callable:

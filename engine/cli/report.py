@@ -24,7 +24,7 @@ from ..report import (DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS
                       make_templates, proposal_context, render)
 from .analytics import Stream
 from .common import workflow_option
-from .common import (Context, as_of_option, default_deals, default_store_url, handle_errors,
+from .common import (Context, as_of_option, default_deals, handle_errors, optional_store,
                      load_workflow_or_fail, now_option, pass_context, resolve_workflow_path, store_option, today,
                      warn)
 from .inspect import _facts_from_store, find_deal
@@ -96,19 +96,6 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
         raise click.BadParameter(str(exc))
 
 
-def _optional_store(ctx: Context, url: str | None, workflow_path: str) -> Any:
-    """The store for the forecasts' history when one is there; never created by a report."""
-    if url is None:
-        url = default_store_url(workflow_path)
-        if not os.path.isfile(url[len("sqlite:///"):]):
-            return None
-    try:
-        return ctx.plugins.open_store(url)
-    except Exception as exc:
-        warn(f"store {url} not reachable ({exc}): the forecasts use the deals' own history only")
-        return None
-
-
 # ---------------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------------
@@ -152,7 +139,7 @@ def report(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outp
     builder = ReportBuilder(stream.workflow, stream.day, ctx.plugins, top)
     for state in stream.states():
         builder.add(state)
-    store = _optional_store(ctx, store_url, stream.workflow_path)
+    store = optional_store(ctx, store_url, stream.workflow_path)
     try:
         context = builder.build(locale=loc, methods=ctx.plugins.forecast_methods(), store=store, horizon=horizon_days,
                                 capacity=capacity, weeks=weeks, trials=trials,

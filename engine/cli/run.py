@@ -91,7 +91,7 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
         if jobs > 1:
             store.close()  # the workers open their own connections; the parent opens one again
             runner.store = store = open_store(ctx, store_url, workflow_path)
-            result = run_parallel(jobs, make, runner, ctx.plugins, store_url or default_store_url(workflow_path), paths)
+            result = run_parallel(jobs, make, runner, ctx.plugins, store_url or default_store_url(ctx, workflow_path), paths)
         else:
             result = runner.run(paths, progress=_Progress if sys.stderr.isatty() else None)
         if not dry_run:

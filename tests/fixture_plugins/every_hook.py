@@ -4,6 +4,16 @@ from flowctl import hookimpl
 
 
 @hookimpl
+def flowctl_default_store_url(project_dir):
+    return None
+
+
+@hookimpl
+def flowctl_store_exists(url):
+    return None
+
+
+@hookimpl
 def flowctl_open_store(url):
     return None
 
