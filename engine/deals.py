@@ -116,9 +116,12 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
             problem(path, f"{value!r} is not a date on the calendar")
         elif value.__class__ is str and _DATE.match(value) and not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
             problem(path, f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with")
+    unknown = 0
     for job_id in mapping("jobs"):
         if job_id not in wf.job_by_id:
-            problem(("jobs", job_id), f"unknown job '{job_id}'{did_you_mean(str(job_id), wf.job_by_id)}", True)
+            unknown += 1  # suggestions cost a fuzzy match each: a file of 20,000 unknown keys gets the first few
+            hint = did_you_mean(str(job_id), wf.job_by_id) if unknown <= MAX_SUGGESTIONS else ""
+            problem(("jobs", job_id), f"unknown job '{job_id}'{hint}", True)
     for gate_id, approval in mapping("approvals").items():
         if not isinstance(approval, dict):
             continue
@@ -144,6 +147,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 # Due dates, windows and forecasts add up to a few hundred years to a deal's dates
 # (durations have at most 5 digits of days): far from the calendar's ends, none overflows.
 FIRST_YEAR, LAST_YEAR = 1000, 8999
+MAX_SUGGESTIONS = 50  # "did you mean" hints per deal
 
 
 @functools.lru_cache(maxsize=4096)  # a pipeline's deals share a few hundred distinct days

@@ -376,6 +376,17 @@ class Positions:
         self._text = text
         self._root: yaml.Node | None = None
         self._failed = False
+        self._index: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def _keys(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The mapping's pairs by key text (first one wins), built once: locating every key
+        of a mapping with 20,000 keys must not read the mapping 20,000 times."""
+        index = self._index.get(id(node))
+        if index is None:
+            index = self._index[id(node)] = {}
+            for k, v in node.value:
+                index.setdefault(str(k.value), (k, v))
+        return index
 
     def _compose(self) -> yaml.Node | None:
         if self._root is None and not self._failed:
@@ -395,10 +406,9 @@ class Positions:
         for item in path:
             child = None
             if isinstance(node, yaml.MappingNode):
-                for k, v in node.value:
-                    if k.value == str(item) or k.value == item:
-                        key_node, child = k, v
-                        break
+                pair = self._keys(node).get(str(item))
+                if pair is not None:
+                    key_node, child = pair
             elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
                 key_node, child = None, node.value[item]
             if child is None:

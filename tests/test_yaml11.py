@@ -103,3 +103,14 @@ def test_validate_shows_the_warning_on_the_deal(cli, project):
     path.write_text("id: D1\ncreated: 2026-01-01\namount: 1:30:00\n")
     result = cli("validate", "-w", str(project.workflow), str(path))
     assert "D1.yaml:3:9: warning: `1:30:00` is read as the number 5400 (YAML 1.1 base 60)" in result.output
+
+
+def test_a_deal_with_20000_unknown_job_keys_gets_every_one_positioned(cli, project):
+    # Positions are looked up from an index of each mapping (built once): linear, not
+    # one scan of the mapping per diagnostic. Timing is benchmarks/diagnostics_scaling.py's.
+    path = project.deals / "big.yaml"
+    path.write_text("id: BIG\ncreated: 2026-01-01\njobs:\n" + "".join(f"  unknown-{i}: 2026-01-02\n" for i in range(20000)))
+    result = cli("validate", "-w", str(project.workflow), str(path), "--format", "json")
+    found = json.loads(result.stdout)["diagnostics"]
+    assert len(found) == 20000
+    assert all(d["line"] == 4 + int(d["path"].rsplit("-", 1)[1]) for d in found)
