@@ -94,3 +94,74 @@ def test_sigkill_at_random_moments_loses_nothing(deals_root, tmp_path):
     proc.stderr.close()
     assert state(crashed) == expected
     assert digest(deals_root / "deals") == before
+
+
+ACTION_DEALS = 300
+ACTION_KILLS = 10
+ACTION_WORKFLOW = """\
+flowctl: 1
+name: crash-actions
+stages:
+  - id: prospect
+    jobs:
+      - {id: auto, uses: count}
+  - id: qualified
+    jobs: [{id: agenda}]
+  - id: closed
+    terminal: true
+channels:
+  hook: {use: webhook, url: "URL", timeout: 10}
+notifications:
+  - {on: stage_entered, channel: hook}
+"""
+
+
+def test_sigkill_repeats_at_most_the_action_in_flight(tmp_path):
+    """A real `flowctl run` with a counting action, SIGKILLed at random moments 10 times:
+    the actions repeated are at most the kills, none is lost, and a message the store
+    recorded as sent is never sent again (at most the one in flight at a kill repeats)."""
+    from servers import webhook_server
+    root = tmp_path
+    (root / "deals").mkdir()
+    for i in range(ACTION_DEALS):
+        (root / "deals" / f"A{i:04d}.yaml").write_text(f"id: A{i:04d}\nowner: rep@example.com\ncreated: 2026-01-01\n")
+    log = root / "calls.log"
+    env = {**os.environ, "COUNT_LOG": str(log), "COUNT_DIE_AT": "", "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    store = root / "state.db"
+    rng = random.Random(20261202)
+    with webhook_server(keep_alive=True) as hook:
+        (root / "workflow.yaml").write_text(ACTION_WORKFLOW.replace("URL", hook.url))
+        cmd = [sys.executable, "-m", "flowctl", "--plugin", "fixture_plugins.counting_action", "run",
+               str(root / "deals"), "-w", str(root / "workflow.yaml"), "--now", "2026-01-02", "--store", f"sqlite:///{store}"]
+        # How long a whole run takes here, on a copy, to spread the kills over it.
+        reference_env = {**env, "COUNT_LOG": str(root / "reference.log")}
+        started = time.perf_counter()
+        subprocess.run([*cmd[:-1], f"sqlite:///{root / 'reference.db'}"], env=reference_env, check=True,
+                       capture_output=True, timeout=600)
+        duration = time.perf_counter() - started
+        hook.requests.clear()
+        killed = 0
+        for _ in range(ACTION_KILLS):
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.2, duration))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
+            proc.wait(timeout=600)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        delivered = [r.headers["x-flowctl-key"] for r in hook.requests]
+    calls = [line.split()[0] for line in log.read_text().splitlines()]
+    assert set(calls) == {f"A{i:04d}" for i in range(ACTION_DEALS)}  # no action lost
+    assert len(calls) - ACTION_DEALS <= killed  # repeated: at most one per kill
+    con = sqlite3.connect(store)
+    try:
+        statuses = dict(con.execute("SELECT key, status FROM outbox"))
+    finally:
+        con.close()
+    assert set(delivered) == set(statuses) and set(statuses.values()) == {"sent"}  # every message delivered
+    assert len(delivered) - len(set(delivered)) <= killed  # a repeat only for the message in flight at a kill
+    print(f"kills {killed}, run {duration:.2f}s, actions repeated {len(calls) - ACTION_DEALS}, "
+          f"messages repeated {len(delivered) - len(set(delivered))} of {len(set(delivered))}")
+    assert killed >= ACTION_KILLS // 2, "the runs finished before they could be killed"
