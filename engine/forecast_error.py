@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState
@@ -22,6 +22,7 @@ from .metrics import SlimState
 PAST_ORIGINS = 4  # replays, a month apart, the last one a horizon before the date
 REPLAY_STEP_DAYS = 30
 MIN_PAST_WINS = 5  # a replay date with fewer wins before it is not scored (as for time to close)
+Z90 = 1.2815515655446004
 REPLAY_TRIALS = 500  # Monte Carlo trials in a replay: the error is what matters, not the 4th digit
 
 
@@ -44,34 +45,45 @@ def state_then(s: SlimState, day: dt.date, order: dict[str, int], probability: d
                                entered_at=entered, days_in_stage=(day - entered).days, stage_entries=entries)
 
 
-def past_log_errors(method: ForecastMethod, data: ForecastInput, new_expected: Callable[[list, dt.date, int], float]) -> list[float]:
-    """log(actual / forecast) of the method at PAST_ORIGINS earlier dates (fewer when
-    history is short or nothing was won)."""
+def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt.date, int], dict],
+            count: int = PAST_ORIGINS) -> Iterator[dict]:
+    """The method at `count` earlier dates, a month apart, the last one a horizon before
+    the date: {origin, expected, existing, new, p10, p90, actual}; stops where history is
+    too short (fewer than MIN_PAST_WINS wins before a date) or the method cannot replay."""
     wf = data.workflow
     open_stages = [st for st in wf.stages if not st.terminal]
     if not open_stages:
-        return []
+        return
     order = {st.id: st.index for st in wf.stages}
     probability = {st.id: st.probability for st in open_stages}
     category = {st.id: st.forecast_category for st in open_stages}
     options = {**data.options, "trials": min(int(data.options.get("trials") or REPLAY_TRIALS), REPLAY_TRIALS)}
-    out: list[float] = []
-    for k in range(PAST_ORIGINS):
+    for k in range(count):
         day = data.now - dt.timedelta(days=data.horizon_days + REPLAY_STEP_DAYS * k)
         end = day + dt.timedelta(days=data.horizon_days)
         then = [t for s in data.states if (t := state_then(s, day, order, probability, category, open_stages[0].id))]
         if sum(1 for t in then if t.outcome == "won") < MIN_PAST_WINS:
-            break  # the method had nothing to learn from then: its error says nothing
+            return  # the method had nothing to learn from then: its error says nothing
         actual = sum(s.amount for s in data.states
                      if s.outcome == "won" and s.closed_at is not None and day < s.closed_at <= end)
         try:
             result: Any = method.forecast(ForecastInput(then, wf, day, data.horizon_days, None, options))
-            total = float(result.get("existing", result["expected"])) + new_expected(then, day, data.horizon_days)
+            part = new(then, day, data.horizon_days)
+            existing = float(result.get("existing", result["expected"]))
         except Exception:  # a method that cannot replay has no past error to show
-            break
-        if actual > 0 and total > 0:
-            out.append(math.log(actual / total))
-    return out
+            return
+        total = existing + part["expected"]
+        sd = math.sqrt(max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) ** 2 + part["variance"])
+        yield {"origin": day.isoformat(), "expected": round(total, 2), "existing": round(existing, 2),
+               "new": part["expected"], "p10": round(max(0.0, total - Z90 * sd), 2),
+               "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2)}
+
+
+def past_log_errors(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt.date, int], dict]) -> list[float]:
+    """log(actual / forecast) of the method at PAST_ORIGINS earlier dates (fewer when
+    history is short or nothing was won)."""
+    return [math.log(r["actual"] / r["expected"]) for r in replays(method, data, new)
+            if r["actual"] > 0 and r["expected"] > 0]
 
 
 def spread(errors: list[float]) -> float | None:

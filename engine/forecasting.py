@@ -243,8 +243,8 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
         raise ForecastFailed(f"forecast method {method.name} failed: {type(exc).__name__}: {exc}") from exc
     if not isinstance(result, dict) or any(k not in result for k in ("expected", "p10", "p50", "p90")):
         raise ForecastFailed(f"forecast method {method.name} returned no expected/p10/p50/p90")
-    if "new" not in result:  # the method forecast the open deals: add the deals not created yet
-        errors = past_log_errors(method, data, lambda states, day, h: new_part(states, day, h)["expected"])
+    if "new" not in result and not data.options.get("existing_only"):  # add the deals not created yet
+        errors = past_log_errors(method, data, new_part)
         result = combine(result, new_part(data.states, data.now, data.horizon_days), spread(errors))
         result["past_log_errors"] = [round(e, 4) for e in errors]
     return {"method": method.name, "horizon_days": data.horizon_days,

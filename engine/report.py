@@ -25,6 +25,7 @@ from .catalogs import N_, Catalogs
 from .diagnostics import Diagnostic, FlowctlError
 from .durations import parse_date
 from .forecasting import Z90, ForecastFailed, run_method, slim_for_forecast
+from .report_forecast import forecast_quality
 from .hooktypes import ForecastInput
 from .metrics import BUILTINS, MetricSet, metric_alerts, quarter_start
 from .model import Workflow
@@ -469,7 +470,7 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
         row = {"name": name, "label": _method_label(name, fmt), "definition": fmt._(METHOD_DEFINITIONS.get(name, ""))}
         try:
             r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
-            row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals")})
+            row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals", "existing", "new")})
         except ForecastFailed as exc:
             row["error"] = str(exc)
         totals.append(row)
@@ -525,7 +526,8 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
                 row["methods"][name] = {"expected": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
                 continue
             try:
-                r = run_method(methods[name], ForecastInput(closed + deals, workflow, day, h, cached, dict(options)))
+                r = run_method(methods[name], ForecastInput(closed + deals, workflow, day, h, cached,
+                                                            {**options, "existing_only": True}))  # open deals only
                 row["methods"][name] = {k: r.get(k) for k in ("expected", "p10", "p50", "p90")}
             except ForecastFailed as exc:
                 row["methods"][name] = {"error": str(exc)}
@@ -534,6 +536,7 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
     return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(n, fmt)} for n in names],
             "totals": totals, "months": months, "main": main, "trials": trials,
             "open_deals": sum(1 for s in states if s.outcome == "open"),
-            "undated": len(buckets.get("none", []))}
+            "undated": len(buckets.get("none", [])),
+            "quality": forecast_quality(states, workflow, day, horizon, methods, names, min(trials, 1000))}
 
 

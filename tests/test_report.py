@@ -635,3 +635,17 @@ def test_the_report_size_stays_bounded(tmp_path):
         ids = set(re.findall(r"BENCH-\d{7}", html))
         assert len(ids) <= 3 * 5  # the top 5 biggest, stuck and rotting deals, never every deal
     assert sizes[1500] < 1.3 * sizes[150] and sizes[1500] < 150_000
+
+
+def test_maven_report_forecast_parts_and_how_good_table(maven):
+    ctx = context_of(maven, now="2017-12-31", when="2017-10-01")
+    f = ctx["forecast"]
+    for m in f["totals"]:
+        assert m["expected"] == pytest.approx(m["existing"] + m["new"], abs=0.05) and m["new"] > 0
+    q = f["quality"]
+    assert len(q["rows"]) >= 3 and all(r["origin"] < "2017-10-01" for r in q["rows"])
+    for row in q["rows"]:  # each replay's horizon had passed by the report's date; actual as then known
+        assert row["actual"] > 0 and set(row["methods"]) <= {m["name"] for m in f["methods"]}
+    assert all(0 <= s["held"] <= s["origins"] for s in q["summary"].values())
+    ctx_es = context_of(maven, now="2017-12-31", when="2017-10-01", locale="es")
+    assert ctx_es["forecast"]["quality"]["rows"] == q["rows"]
