@@ -28,6 +28,8 @@ from jinja2.sandbox import (UNSAFE_ASYNC_GENERATOR_ATTRIBUTES, UNSAFE_COROUTINE_
 from jinja2.utils import generate_lorem_ipsum, pass_environment, pass_eval_context
 from markupsafe import EscapeFormatter, Markup
 
+from .sandbox_limits import BOUNDED_FILTERS
+
 NAMES = ("deal", "now", "stage", "days_in_stage")
 MAX_SEQUENCE = 100_000  # items a `*` may make
 MAX_INT_BITS = 100_000  # bits of an integer a `*` or `**` may make (about 30,000 digits)
@@ -319,6 +321,7 @@ class SafeEnvironment(ImmutableSandboxedEnvironment):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.filters.update(self._BOUNDED_FILTERS)
+        self.filters.update(BOUNDED_FILTERS)
         self.globals["lipsum"] = _lipsum
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
