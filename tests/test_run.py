@@ -140,6 +140,10 @@ def test_action_is_retried_recorded_and_not_repeated(cli, tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert len(log.read_text().splitlines()) == 3  # two failures, then success
     assert data["deals"][0]["stage"] == "qualified"  # auto is done by its action
+    [action] = data["actions"]  # with the output the plugin returned, as docs/plugins.md says
+    assert {k: action[k] for k in ("deal", "job", "action", "ok", "attempts", "error")} == {
+        "deal": "D1", "job": "auto", "action": "flaky", "ok": True, "attempts": 3, "error": None}
+    assert action["output"] == {"calls": 3}
     (project.deals / "D1.yaml").touch()  # force a re-read: the action must still not run again
     cli("--plugin", "fixture_plugins.flaky_action", "run", project.deals, *project.args("--now", "2026-01-07"))
     assert len(log.read_text().splitlines()) == 3

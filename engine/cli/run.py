@@ -146,6 +146,8 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
     summary = result.summary(dry_run)
     if fmt == "json":
         data = {"deals": result.deals, "events": [e.to_json() for e in result.events], "summary": summary}
+        if not dry_run:  # what each automated job's action did, its `output` as the plugin returned it
+            data["actions"] = result.actions
         if dry_run:
             data["plan"] = _plan_body(result)
         data["diagnostics"] = [d.to_json() for d in result.diagnostics]
