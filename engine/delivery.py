@@ -153,7 +153,7 @@ def _deliver_channel(config: dict | None, name: str, channel_types: dict[str, Ch
     try:
         if config is None:
             raise DeliveryError(f"no channel '{name}' in the workflow any more")
-        kind = channel_types.get(config.get("use"))
+        kind = channel_types.get(str(config.get("use")))
         if kind is None:
             raise DeliveryError(f"no plugin provides the channel type '{config.get('use')}'")
         interval = rate_interval(config.get("rate"))

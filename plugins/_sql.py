@@ -360,7 +360,7 @@ class SQLStore:
             for deal_id, job_id, at in self._fetch(
                     f"SELECT deal_id, job_id, MIN(at) FROM actions WHERE ok AND deal_id IN ({', '.join('?' * len(chunk))})"
                     " GROUP BY deal_id, job_id", chunk):
-                out.setdefault(deal_id, {})[job_id] = self.dialect.undate(at)
+                out.setdefault(deal_id, {})[job_id] = self.dialect.date_out(at)
         return out
 
     @contextlib.contextmanager
