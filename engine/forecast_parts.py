@@ -77,7 +77,8 @@ def combine(result: dict, new: dict, error_spread: float | None = None) -> dict:
         return result
     sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
     total = existing + new["expected"]
-    sd = math.sqrt(sd_existing ** 2 + new["variance"] + ((error_spread or 0.0) * total) ** 2)
+    # hypot, not the root of the squares: amounts up to the schema's 1e300 must not overflow
+    sd = math.hypot(sd_existing, math.sqrt(max(0.0, new["variance"])), (error_spread or 0.0) * total)
     out = dict(result)
     out.update(existing=round(existing, 2), new=new["expected"], expected=round(total, 2),
                p10=round(max(0.0, total - Z90 * sd), 2), p50=round(total, 2), p90=round(total + Z90 * sd, 2),

@@ -10,10 +10,12 @@ gettext functions of Jinja2's i18n extension (`_`, `gettext`, `ngettext`, `pgett
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import functools
 import math
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton
@@ -61,12 +63,26 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _wide_decimals(fn: Callable[..., str]) -> Callable[..., str]:
+    """Babel formats through decimal's current context (28 digits): an amount of 1e29,
+    within the schema's limits, would raise InvalidOperation. Enough digits for any finite
+    float (1e308 has 309)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        with decimal.localcontext() as context:
+            context.prec = 400
+            context.Emax = max(context.Emax, 999_999)
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 @lru_cache(maxsize=64)
 def _whole_pattern(locale: str) -> str:
     pattern = babel_locale(locale).currency_formats["standard"].pattern
     return re.sub(r"\.0+", "", pattern)
 
 
+@_wide_decimals
 def money(value: Any, currency: str | None = None, locale: str | None = None, whole: bool | None = None) -> str:
     """An amount in its currency for the locale: `€310,000`, `310.000 €`. Whole amounts
     (and, with whole=True, every amount) without decimals."""
@@ -86,6 +102,7 @@ def money(value: Any, currency: str | None = None, locale: str | None = None, wh
         return f"{number(amount, locale, 2)} {currency}"
 
 
+@_wide_decimals
 def money_short(value: Any, currency: str | None = None, locale: str | None = None) -> str:
     """A compact amount for axes and cards: `€1.2M`, `1,2 Mio. €`."""
     amount = _number(value)
@@ -107,6 +124,7 @@ def _compacts(amount: float, locale: str) -> bool:
     return bool(re.search(r"[^\d\s.,\u00a0\u202f'’+-]", short))
 
 
+@_wide_decimals
 def number(value: Any, locale: str | None = None, digits: int = 0) -> str:
     """A number with the locale's separators, rounded to `digits` decimals (trailing zeros dropped)."""
     num = _number(value)
@@ -116,6 +134,7 @@ def number(value: Any, locale: str | None = None, digits: int = 0) -> str:
     return format_decimal(round(num, digits), format=pattern, locale=babel_locale(locale))
 
 
+@_wide_decimals
 def percent(value: Any, locale: str | None = None, digits: int = 1) -> str:
     """A ratio as a percentage: 0.6315 -> `63.2%` (`63,2 %` in German)."""
     num = _number(value)

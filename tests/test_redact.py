@@ -72,3 +72,18 @@ def test_a_saved_plan_holds_no_password_and_needs_the_url_again(cli, project, tm
         refused = cli("run", "--plan", str(plan))
         assert refused.exit_code == 2 and "give it again with --store" in refused.output
         assert cli("run", "--plan", str(plan), "--store", url).exit_code == 0
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "huge", "folder"])
+def test_a_plan_that_is_not_a_regular_small_file_is_refused(cli, tmp_path, special):
+    import os
+    path = {"fifo": str(tmp_path / "plan.fifo"), "/dev/zero": "/dev/zero", "huge": str(tmp_path / "huge.json"),
+            "folder": str(tmp_path)}[special]
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "huge":
+        with open(path, "wb") as fh:
+            fh.truncate(6 * 1024 * 1024)
+    result = cli("run", "--plan", path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert path in result.output

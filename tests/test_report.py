@@ -649,3 +649,17 @@ def test_maven_report_forecast_parts_and_how_good_table(maven):
     assert all(0 <= s["held"] <= s["origins"] for s in q["summary"].values())
     ctx_es = context_of(maven, now="2017-12-31", when="2017-10-01", locale="es")
     assert ctx_es["forecast"]["quality"]["rows"] == q["rows"]
+
+
+@pytest.mark.parametrize("body", ["amount: 1.0e+29\n", "amount: 1.0e+300\n", "amount: 123456789012345678901234567890\n",
+                                  "amount: 0.5\n", "amount: ~\n", "name: ''\n", ""])
+def test_proposals_and_reports_render_for_every_valid_deal(cli, project, tmp_path, body):
+    (project.deals / "D1.yaml").write_text(f"id: D1\ncreated: 2026-01-01\n{body}")
+    common = ("-w", str(project.workflow), "--now", "2026-01-05")
+    assert cli("validate", *common[:2], str(project.deals / "D1.yaml")).exit_code == 0
+    for suffix in ("md", "html"):
+        result = cli("propose", "D1", str(project.deals), *common, "-o", str(tmp_path / f"p.{suffix}"))
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+    result = cli("report", str(project.deals), *common, "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 0, result.output

@@ -235,9 +235,12 @@ def _digest(file: str) -> str:
 
 
 def _read_plan(path: str) -> dict:
+    from ..yamlio import read_text
+
+    text = read_text(path)  # a FIFO, /dev/zero or a huge file is refused, never waited on
     try:
-        plan = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        plan = json.loads(text)
+    except ValueError as exc:
         raise FlowctlError(Diagnostic(path, f"not a flowctl plan: {exc}"))
     if not isinstance(plan, dict) or plan.get("version") != PLAN_VERSION:
         raise FlowctlError(Diagnostic(path, "not a flowctl plan (or one from another version)"))
