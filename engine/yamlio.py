@@ -369,6 +369,9 @@ def load(path: str | os.PathLike) -> Any:
     return parse(read_text(path), str(path))
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 class Positions:
     """Maps JSON paths in a document to 1-based (line, column); composed on first use."""
 
@@ -393,7 +396,14 @@ class Positions:
             try:
                 self._root = yaml.compose(self._text, Loader=Loader)
             except yaml.YAMLError:
-                self._failed = True
+                # JSON's surrogate escapes (`\ud83d\ude00`, a lone `\ud800`) are no YAML: the
+                # same number of characters of another escape keeps every position.
+                text = _SURROGATE_ESCAPE.sub(r"\\u0041", self._text)
+                try:
+                    self._root = yaml.compose(text, Loader=Loader) if text != self._text else None
+                except yaml.YAMLError:
+                    pass
+                self._failed = self._root is None
         return self._root
 
     def locate(self, path: Sequence[PathItem], key: bool = False) -> tuple[int, int] | tuple[None, None]:
