@@ -2,7 +2,8 @@
 
 Three connection modes: plain SMTP, STARTTLS (`starttls: true`, usually port 587) and
 implicit TLS (`ssl: true`, or port 465). A run sends all its messages over one
-connection per channel (`open_session`), reconnecting when the server drops it; a login
+connection per server (`open_session`: channels that name the same server, account and
+TLS settings share it), reconnecting when the server drops it; a login
 over plain SMTP is refused unless `allow_plaintext_auth: true`. Every failure becomes a DeliveryError so the
 outbox keeps the message; the Message-ID is derived from the outbox key, so a message
 sent again after a half-failed attempt can be recognised as a duplicate by the receiver.
@@ -13,6 +14,7 @@ import hashlib
 import smtplib
 import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, parseaddr
 
@@ -111,27 +113,19 @@ def build_email(message: Message, sender: str, to: str) -> EmailMessage:
     return email
 
 
-class SmtpSession:
-    """One channel's messages in one run over one connection to its server, opened at the
-    first message and reopened once when the server dropped it between messages."""
+class _Connection:
+    """One SMTP session to a server, shared by every channel of a run that names the same
+    server, account and TLS settings; opened at the first message, reopened once when the
+    server dropped it between messages. Channels deliver side by side, so sends take turns."""
 
-    def __init__(self, config: dict):
-        self.config = config
-        self.sender = config.get("from")
-        if not self.sender:
-            raise DeliveryError("no sender: set `from` on the channel")
-        self.mode, self.port = connection_mode(config)
-        self.host = str(config.get("host") or "localhost")
-        self.where = f"{self.host}:{self.port}"
-        self.timeout = _number(config.get("timeout", DEFAULT_TIMEOUT), "timeout")
-        self.user, self.password = _secret(config, "user"), _secret(config, "password")
-        if self.user and self.password is None:
-            raise DeliveryError("`user_env` is set but `password_env` is not")
-        if self.user and self.mode == "plain" and config.get("allow_plaintext_auth") is not True:
-            raise DeliveryError("refusing to send the SMTP password in clear: set `starttls: true` or `ssl: true` "
-                                "(or `allow_plaintext_auth: true` for a server on a trusted network)")
-        self.context = tls_context(config) if self.mode != "plain" else None  # once per channel and run
+    def __init__(self, mode: str, host: str, port: int, timeout: float, user: str | None, password: str | None,
+                 context: ssl.SSLContext | None):
+        self.mode, self.host, self.port, self.timeout = mode, host, port, timeout
+        self.user, self.password, self.context = user, password, context
+        self.where = f"{host}:{port}"
+        self.lock = threading.Lock()
         self.smtp: smtplib.SMTP | None = None
+        self.users = 0
 
     def _connect(self) -> smtplib.SMTP:
         if self.mode == "ssl":
@@ -148,6 +142,83 @@ class SmtpSession:
             raise
         return smtp
 
+    def send(self, email: EmailMessage, sender: str, recipients: list[str]) -> dict:
+        with self.lock:
+            for attempt in (1, 2):
+                reused = self.smtp is not None
+                try:
+                    if self.smtp is None:
+                        self.smtp = self._connect()
+                    return self.smtp.send_message(email, sender, recipients)
+                except (OSError, ValueError) as exc:  # smtplib and ssl errors are OSErrors
+                    self._drop()
+                    if reused and attempt == 1 and _dropped(exc):  # the server ended the kept session: once more
+                        continue
+                    raise DeliveryError(_reason(exc, self.where, self.timeout)) from exc
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
+
+    def quit(self) -> None:
+        with self.lock:
+            if self.smtp is not None:
+                try:
+                    self.smtp.quit()
+                except OSError:  # the server already has every message; a failed QUIT changes nothing
+                    pass
+                # Not `with smtp:` -- its QUIT would wait a second timeout on a hung server.
+                self._drop()
+
+
+_open: dict[tuple, _Connection] = {}  # the connections of the sessions open now, by server
+_open_lock = threading.Lock()
+
+
+def _connection(config: dict, mode: str, host: str, port: int, timeout: float, user: str | None,
+                password: str | None) -> _Connection:
+    tls = (config.get("tls_verify", True) is not False, config.get("cafile"))
+    key = (mode, host, port, user, password, tls)
+    with _open_lock:
+        conn = _open.get(key)
+        if conn is None:
+            context = tls_context(config) if mode != "plain" else None  # once per server and run
+            conn = _open[key] = _Connection(mode, host, port, timeout, user, password, context)
+        conn.users += 1
+        return conn
+
+
+def _release(conn: _Connection) -> None:
+    with _open_lock:
+        conn.users -= 1
+        last = conn.users == 0
+        if last:
+            _open.pop(next(k for k, v in _open.items() if v is conn), None)
+    if last:
+        conn.quit()
+
+
+class SmtpSession:
+    """One channel's messages in one run, over its server's shared connection."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.sender = config.get("from")
+        if not self.sender:
+            raise DeliveryError("no sender: set `from` on the channel")
+        mode, port = connection_mode(config)
+        host = str(config.get("host") or "localhost")
+        timeout = _number(config.get("timeout", DEFAULT_TIMEOUT), "timeout")
+        user, password = _secret(config, "user"), _secret(config, "password")
+        if user and password is None:
+            raise DeliveryError("`user_env` is set but `password_env` is not")
+        if user and mode == "plain" and config.get("allow_plaintext_auth") is not True:
+            raise DeliveryError("refusing to send the SMTP password in clear: set `starttls: true` or `ssl: true` "
+                                "(or `allow_plaintext_auth: true` for a server on a trusted network)")
+        self.conn: _Connection | None = _connection(config, mode, host, port, timeout, user, password)
+
     def send(self, message: Message) -> None:
         to = message.recipient or self.config.get("to")
         recipients = [addr for _, addr in getaddresses([to]) if addr] if to else []
@@ -157,35 +228,17 @@ class SmtpSession:
             email = build_email(message, str(self.sender), str(to))
         except (ValueError, TypeError) as exc:
             raise DeliveryError(f"cannot build the e-mail: {exc}") from exc
-        for attempt in (1, 2):
-            reused = self.smtp is not None
-            try:
-                if self.smtp is None:
-                    self.smtp = self._connect()
-                refused = self.smtp.send_message(email, parseaddr(str(self.sender))[1], recipients)
-                break
-            except (OSError, ValueError) as exc:  # smtplib and ssl errors are OSErrors
-                self._drop()
-                if reused and attempt == 1 and _dropped(exc):  # the server ended the kept session: once more
-                    continue
-                raise DeliveryError(_reason(exc, self.where, self.timeout)) from exc
+        if self.conn is None:
+            raise DeliveryError("the session is closed")
+        refused = self.conn.send(email, parseaddr(str(self.sender))[1], recipients)
         if refused:
             raise DeliveryError("recipient refused: " + "; ".join(
                 f"{addr} ({_reply(code, text)})" for addr, (code, text) in refused.items()))
 
-    def _drop(self) -> None:
-        if self.smtp is not None:
-            self.smtp.close()
-            self.smtp = None
-
     def close(self) -> None:
-        if self.smtp is not None:
-            try:
-                self.smtp.quit()
-            except OSError:  # the server already has every message; a failed QUIT changes nothing
-                pass
-            # Not `with smtp:` -- its QUIT would wait a second timeout on a hung server.
-            self._drop()
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            _release(conn)
 
 
 def _dropped(exc: BaseException) -> bool:
@@ -252,7 +305,7 @@ def _secret(config: dict, key: str) -> str | None:
 
 def _int(value: object, name: str) -> int:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise DeliveryError(f"`{name}` must be an integer, not {value!r}") from None
 

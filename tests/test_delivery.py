@@ -159,6 +159,23 @@ def test_smtp_sends_a_runs_messages_over_one_connection(cli, tmp_path):
     assert data["summary"]["channels"]["mail"]["sent"] == 5
 
 
+def test_smtp_channels_naming_the_same_server_share_its_one_connection(cli, tmp_path):
+    with smtp_server() as server, smtp_server() as other:
+        project = project_with(tmp_path, f"  mail: {{use: smtp, host: 127.0.0.1, port: {server.port}, "
+                                         "from: ops@example.com}\n"
+                                         f"  sales: {{use: smtp, host: 127.0.0.1, port: {server.port}, "
+                                         "from: sales@example.com}\n"
+                                         f"  elsewhere: {{use: smtp, host: 127.0.0.1, port: {other.port}, "
+                                         "from: ops@example.com}\n", rule_channel="mail", deals=4)
+        project.workflow.write_text(project.workflow.read_text() + "  - {on: stage_entered, channel: sales}\n"
+                                    "  - {on: stage_entered, channel: elsewhere}\n")
+        code, data = run(cli, project)
+    assert code == 0, data["diagnostics"]
+    assert len(server.mails) == 8 and len(other.mails) == 4
+    assert server.connections == 1 and other.connections == 1  # one per server, not per channel
+    assert {m.mail_from for m in server.mails} == {"ops@example.com", "sales@example.com"}
+
+
 def test_no_secret_in_the_outboxs_last_error(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("HOOK_TOKEN", "tok-3x4mple-secret")
     project = project_with(tmp_path, "  hook: {use: webhook, url: 'http://bob:pa55word@127.0.0.1:"
