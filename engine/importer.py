@@ -24,10 +24,12 @@ from typing import Any, Callable, Iterator
 import yaml
 
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
+from .importcrm import CRM_KEYS, apply_crm, check_crm, read_map_doc
+from .importhistory import dated_values, stage_as_history
 from .schema import deal_schema
 from .yamlio import locate_all, parse, read_text
 
-MAP_KEYS = ("source", "columns", "values", "history", "lookup", "name", "constants", "types")
+MAP_KEYS = ("source", "columns", "values", "history", "lookup", "name", "constants", "types") + CRM_KEYS
 TYPES = ("string", "number", "integer", "date", "boolean")
 DEFAULT_TYPES = {"amount": "number", "probability": "number", "created": "date", "closed_at": "date",
                  "expected_close": "date"}
@@ -69,6 +71,9 @@ class ImportMap:
     constants: dict[str, Any]
     types: dict[str, str]
     lookup_specs: dict[str, dict]  # as written, resolved against the CSV's folder later
+    crm: dict = dataclasses.field(default_factory=dict)  # a CRM's conventions (importcrm.py)
+    stage_ids: list[str] | None = None  # the workflow's, when one was given
+    optional: set[str] = dataclasses.field(default_factory=set)  # a preset's columns an export may lack
 
     def needed_columns(self) -> list[tuple[str, tuple]]:
         """(CSV column, map path naming it) for every column the map uses."""
@@ -86,11 +91,14 @@ def _err(file: str, message: str, path: tuple = ()) -> Diagnostic:
 
 def load_map(path: str, workflow: Any = None) -> ImportMap:
     """Read and check an import map; FlowctlError (positioned in the map) if it is bad."""
-    text = read_text(path)
-    doc = parse(text, path)
+    text, doc, optional = read_map_doc(path)
+    if path.startswith("builtin:"):
+        path = str(Path(__file__).parent / "import_presets" / f"{path[len('builtin:'):]}.yaml")
     problems: list[Diagnostic] = []
     try:
         result = _check_map(doc, path, workflow, problems)
+        if result is not None:
+            result.optional = optional
     finally:
         locate_all(problems, {path: text})
     if problems:
@@ -170,10 +178,11 @@ def _check_map(doc: Any, path: str, workflow: Any, problems: list[Diagnostic]) -
         except ValueError as exc:
             problems.append(_err(path, f"constants.{key}: {exc}", ("constants", key)))
     constants = _mapping(doc, "constants", path, problems)
+    crm = check_crm(doc, path, problems)
     if problems:
         return None
     return ImportMap(path, dict(columns), dict(values), dict(history), [], name, dict(constants),
-                     {**DEFAULT_TYPES, **types}, dict(lookups))
+                     {**DEFAULT_TYPES, **types}, dict(lookups), crm, stage_ids)
 
 
 def _mapping(doc: dict, key: str, path: str, problems: list[Diagnostic], required: bool = False) -> dict:
@@ -336,6 +345,7 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
             deal[lookup.field] = value
     for field, value in m.constants.items():
         deal.setdefault(field, value)
+    apply_crm(m, row, deal, convert)
     if deal.get("outcome") not in (None, *OUTCOMES):
         raise ValueError(f"outcome '{deal['outcome']}' is not open, won or lost (map it under values.outcome)")
     history = []
@@ -347,8 +357,8 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
             except ValueError as exc:
                 raise ValueError(f"history {stage} (column {column}): {exc}") from None
     history.sort(key=lambda h: h["at"])
-    _stage_as_history(deal, history)
-    _dated_values(deal, history, open_values)
+    stage_as_history(deal, history)
+    dated_values(deal, history, open_values)
     if history:
         deal["history"] = history
     for field, value in deal.items():  # values and constants from the map, lookups: numbers stay sane
@@ -365,44 +375,6 @@ def row_to_deal(m: ImportMap, row: dict[str, str]) -> dict:
     deal["id"] = str(deal["id"])
     order = {k: i for i, k in enumerate(FIELD_ORDER)}
     return dict(sorted(deal.items(), key=lambda kv: order.get(kv[0], len(order))))
-
-
-def _stage_as_history(deal: dict, history: list[dict]) -> None:
-    """The row's stage is a fact of the export, not a claim: an entry dated by the
-    row's dates (a closed deal's close, else the latest stage date it has, else
-    `created`); undated, it says nothing."""
-    stage = deal.pop("stage", None)
-    if not isinstance(stage, str) or any(h.get("stage") == stage for h in history):
-        return
-    at = deal.get("closed_at") if deal.get("outcome") in ("won", "lost") else None
-    at = at or (history[-1]["at"] if history else deal.get("created"))
-    if at is not None:
-        history.append({"stage": stage, "at": at})
-        history.sort(key=lambda h: h["at"])
-
-
-def _dated_values(deal: dict, history: list[dict], open_values: dict[str, Any]) -> None:
-    """A `while_open` lookup (a product's list price) is the field's value while the deal
-    was open: an open deal has it, a lost deal keeps it (what was lost, not the export's
-    0), and it is dated at the deal's first known date; a won deal's own value is dated
-    at its close, so that as of an earlier date the deal is worth what it was then."""
-    outcome = deal.get("outcome") or "open"
-    first = history[0]["at"] if history else deal.get("created")
-    for field, value in open_values.items():
-        own = deal.get(field)
-        if outcome == "open" and own in (None, ""):
-            deal[field] = own = value
-        elif outcome == "lost" and own in (None, "", 0):
-            deal[field] = own = value
-        if first is not None:
-            if not history or history[0]["at"] != first:
-                history.insert(0, {"at": first})
-            history[0][field] = value
-        if outcome == "won" and deal.get("closed_at") and own not in (None, "") and own != value:
-            at_close = next((h for h in history if h["at"] == deal["closed_at"] and field not in h), None)
-            if at_close is None:
-                history.append(at_close := {"at": deal["closed_at"]})
-            at_close[field] = own
 
 
 class _Blank(dict):
@@ -465,6 +437,8 @@ def check_columns(m: ImportMap, csv_path: str) -> None:
     """Every column the map names is in the CSV's header, else FlowctlError in the map."""
     header = _header(csv_path)
     problems = []
+    for field in [f for f, c in m.columns.items() if c in m.optional and c not in header and f != "id"]:
+        del m.columns[field]  # a preset's column this export does not have: no such field
     for column, path in m.needed_columns():
         if column not in header:
             key = ".".join(str(p) for p in path)
