@@ -42,5 +42,5 @@ class CompiledWorkflow:
                 else:
                     value = "<missing>"
                     break
-            values["deal." + ".".join(path)] = value
+            values["deal." + ".".join(path)] = value.value if isinstance(value, expressions.WrongType) else value
         return values

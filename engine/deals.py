@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
+from .severity import classify_schema, problem as severity_problem
 from .yaml11 import notes_for
 from .yamlio import Positions, locate_all, parse, read_text
 
@@ -89,19 +90,18 @@ def read_deals(file: str) -> tuple[str, list[DealDoc]]:
 
 
 def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
-    """Schema and workflow checks of one deal (positions not yet filled in)."""
+    """Schema and workflow checks of one deal (positions not yet filled in), each
+    problem a warning or an error as severity.TABLE says."""
     deal = doc.deal
     validator = cw.deal_validator
     out: list[Diagnostic] = list(doc.notes)
-    if not validator.is_valid(deal):
-        out += validator.diagnostics(deal, doc.file, doc.prefix)
-        # The workflow checks below still run, on whatever has the right shape.
     wf = cw.workflow
+    if not validator.is_valid(deal):
+        out += [classify_schema(d, doc.prefix, wf.fields) for d in validator.diagnostics(deal, doc.file, doc.prefix)]
+        # The workflow checks below still run, on whatever has the right shape.
 
-    def problem(path: tuple, message: str, at_key: bool = False, severity: str = "error") -> None:
-        d = Diagnostic(doc.file, message, doc.prefix + path, severity)
-        d.at_key = at_key  # type: ignore[attr-defined]
-        out.append(d)
+    def problem(kind: str, path: tuple, message: str, at_key: bool = False) -> None:
+        out.append(severity_problem(doc.file, kind, message, doc.prefix + path, at_key))
 
     def mapping(key: str) -> dict:
         value = deal.get(key)
@@ -113,33 +113,38 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
 
     for path, value in _dates(deal, mapping, entries):
         if value.__class__ is str and not _real_date(value):
-            problem(path, f"{value!r} is not a date on the calendar")
+            problem("bad_date" if len(path) == 1 else "bad_entry", path, f"{value!r} is not a date on the calendar")
         elif value.__class__ is str and _DATE.match(value) and not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
-            problem(path, f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with")
+            problem("bad_date" if len(path) == 1 else "bad_entry", path,
+                    f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with")
     unknown = 0
     for job_id in mapping("jobs"):
         if job_id not in wf.job_by_id:
             unknown += 1  # suggestions cost a fuzzy match each: a file of 20,000 unknown keys gets the first few
             hint = did_you_mean(str(job_id), wf.job_by_id) if unknown <= MAX_SUGGESTIONS else ""
-            problem(("jobs", job_id), f"unknown job '{job_id}'{hint}", True)
+            problem("unknown_job", ("jobs", job_id), f"unknown job '{job_id}', ignored{hint}", True)
     for gate_id, approval in mapping("approvals").items():
         if not isinstance(approval, dict):
             continue
         gate = wf.gate_by_id.get(gate_id)
         if gate is None:
-            problem(("approvals", gate_id), f"unknown gate '{gate_id}'{did_you_mean(str(gate_id), wf.gate_by_id)}", True)
+            problem("unknown_gate", ("approvals", gate_id),
+                    f"unknown gate '{gate_id}': its approval is ignored{did_you_mean(str(gate_id), wf.gate_by_id)}", True)
         elif gate.approval is None:
-            problem(("approvals", gate_id), f"gate '{gate_id}' takes no approval (it has no `approval:` role)", True, "warning")
+            problem("approval_not_asked", ("approvals", gate_id), f"gate '{gate_id}' takes no approval (it has no `approval:` role)", True)
         elif isinstance(approval.get("role"), str) and approval["role"] != gate.approval:
-            problem(("approvals", gate_id, "role"), f"gate '{gate_id}' needs an approval by role '{gate.approval}', not '{approval.get('role')}'")
+            problem("wrong_role", ("approvals", gate_id, "role"),
+                    f"gate '{gate_id}' needs an approval by role '{gate.approval}', not '{approval['role']}': "
+                    "the gate does not hold")
     for i, entry in entries("history"):
         if isinstance(entry.get("stage"), str) and entry.get("stage") not in wf.stage_by_id:
-            problem(("history", i, "stage"), f"unknown stage '{entry.get('stage')}'{did_you_mean(str(entry.get('stage')), wf.stage_by_id)}")
+            problem("unknown_stage", ("history", i, "stage"),
+                    f"unknown stage '{entry.get('stage')}', ignored{did_you_mean(str(entry.get('stage')), wf.stage_by_id)}")
     claimed = deal.get("stage")
     if isinstance(claimed, str) and claimed not in wf.stage_by_id:
-        problem(("stage",), f"unknown stage '{claimed}'{did_you_mean(str(claimed), wf.stage_by_id)}")
+        problem("unknown_stage", ("stage",), f"unknown stage '{claimed}' in the `stage:` claim, not checked{did_you_mean(str(claimed), wf.stage_by_id)}")
     if deal.get("outcome") == "lost" and not deal.get("closed_at"):
-        problem(("outcome",), "a lost deal should say when: add closed_at (the date is taken from its latest dated fact meanwhile)", severity="warning")
+        problem("lost_without_date", ("outcome",), "a lost deal should say when: add closed_at (the date is taken from its latest dated fact meanwhile)")
     return out
 
 

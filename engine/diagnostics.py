@@ -36,6 +36,7 @@ class Diagnostic:
     severity: str = "error"  # error | warning
     line: int | None = None  # 1-based
     column: int | None = None  # 1-based
+    kind: str = ""  # for a deal's problems: its row in severity.TABLE
 
     def to_json(self) -> dict:
         return {

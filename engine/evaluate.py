@@ -30,7 +30,7 @@ NO_FACTS = Facts()
 class JobState:
     id: str
     stage: str
-    status: str  # done | pending | overdue | waived
+    status: str  # done | pending | overdue | waived | skipped (an optional job of a stage the deal left)
     required: bool
     owner: str | None = None
     done_at: dt.date | None = None
@@ -88,9 +88,10 @@ class DealState:
     next_deadline: dt.date | None
     deal: dict = dataclasses.field(repr=False, default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)  # what the workflow does not know (severity.TABLE)
 
     def jobs_by_status(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {"done": [], "pending": [], "overdue": [], "waived": []}
+        out: dict[str, list[str]] = {"done": [], "pending": [], "overdue": [], "waived": [], "skipped": []}
         for job in self.jobs:
             out[job.status].append(job.id)
         return out
@@ -184,6 +185,7 @@ def evaluate(cw: CompiledWorkflow, deal: dict, now: dt.date, facts: Facts = NO_F
                 ok, missing, error = result.value, result.missing, result.error
                 values = cw.gate_values(gate.id, deal)
             approved_by = None
+            wrong_role = None
             if gate.approval is not None:
                 approval = approvals.get(gate.id)
                 if isinstance(approval, dict) and approval.get("role") == gate.approval:
@@ -191,15 +193,15 @@ def evaluate(cw: CompiledWorkflow, deal: dict, now: dt.date, facts: Facts = NO_F
                     dated.append(parse_date(approval.get("at")))
                 else:
                     ok = False
-                    if not message and gate.when is None:
-                        message = f"needs an approval by {gate.approval}"
+                    if isinstance(approval, dict):
+                        wrong_role = f"the approval there is by {approval.get('by')} as {approval.get('role')}"
             if not ok:
-                if missing:
-                    message = f"{gate.text(wf.locale)} (missing field '{missing}')"
-                elif error:
+                if error:  # a missing field, or a declared field of the wrong type: named in the error
                     message = f"{gate.text(wf.locale)} ({error})"
                 elif gate.approval is not None and approved_by is None:
                     message = gate.text(wf.locale) if gate.message else f"needs an approval by {gate.approval}"
+                    if wrong_role:
+                        message += f" ({wrong_role}; needed: an approval by role {gate.approval})"
                 else:
                     message = gate.text(wf.locale)
             stage_gates.append(GateState(gate.id, stage.id, ok, message, when=gate.when, approval=gate.approval,
@@ -245,16 +247,20 @@ def evaluate(cw: CompiledWorkflow, deal: dict, now: dt.date, facts: Facts = NO_F
             status = "done" if done else ("overdue" if due_at is not None and now > due_at else "pending")
             job_states.append(JobState(job.id, terminal.id, status, job.required, job.owner, at, by, how, due_at, job.uses))
 
-    for j in job_states:  # only the current stage's work can be late
-        if j.status == "overdue" and j.stage != current.id:
-            j.status = "pending"
+    if current.index > 0:
+        _backdate(stages[:current.index + 1], entries, sources, facts)
+    for j in job_states:  # only the current stage's work can be late or pending
+        if j.stage != current.id and j.status in ("overdue", "pending"):
+            # An optional job the deal went past without is no longer anyone's to do.
+            j.status = "pending" if j.required else "skipped"
     entered_at = entries[current.id]
     closed_at = None
     if outcome == "won":
         closed_at = entered_at
     elif outcome == "lost":
         closed_at = parse_date(deal.get("closed_at")) or _latest(
-            [entered_at] + [_done_info(v)[1] for v in jobs_done.values()] + list(history_dates.values()))
+            [entered_at] + [_done_info(v)[1] for k, v in jobs_done.items() if k in wf.job_by_id]
+            + list(history_dates.values()))
         for j in job_states:  # a lost deal owes no more work
             if j.status == "overdue":
                 j.status = "pending"
@@ -301,6 +307,18 @@ def _entry(stage: Stage, previous_done: dt.date | None, history: dict[str, dt.da
     if stage.id in facts.first_seen:
         return facts.first_seen[stage.id], "first_seen"
     return now, "first_seen"
+
+
+def _backdate(reached: tuple[Stage, ...], entries: dict[str, dt.date], sources: dict[str, str], facts: Facts) -> None:
+    """A stage passed without an entry date of its own (by `history` or a recorded win)
+    takes the date of the next stage that has one: no days in it, and never a date after
+    the deal's later stages or its close (SPEC section 2)."""
+    later, later_source = entries[reached[-1].id], sources[reached[-1].id]
+    for stage in reversed(reached[:-1]):
+        undated = sources[stage.id] == "first_seen" and stage.id not in facts.first_seen
+        if undated or entries[stage.id] > later:
+            entries[stage.id], sources[stage.id] = later, later_source
+        later, later_source = entries[stage.id], sources[stage.id]
 
 
 def _check_claim(wf: Any, claimed: Any, state: DealState) -> dict | None:

@@ -43,6 +43,41 @@ class MissingField(UndefinedError):
         self.field = name
 
 
+class WrongTypeField(MissingField):
+    def __init__(self, name: str, message: str):
+        UndefinedError.__init__(self, message)
+        self.field = name
+
+
+class WrongType:
+    """A declared deal field of the wrong type (`roi: high`), as evaluation sees it:
+    any use of it in an expression fails naming the field; shown, it is its value."""
+
+    __slots__ = ("name", "value", "problem")
+
+    def __init__(self, name: str, value: Any, problem: str):
+        self.name, self.value, self.problem = name, value, problem
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        raise WrongTypeField(self.name, self.problem)
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _fail
+    __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __int__ = __float__ = __len__ = __iter__ = __bool__ = _fail
+    __getitem__ = __contains__ = __call__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _fail
+    __hash__ = object.__hash__
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):  # copy, pickle and friends probing for hooks
+            raise AttributeError(attribute)
+        self._fail()
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 class _Missing(StrictUndefined):
     """Undefined whose error names the missing field."""
 

@@ -14,6 +14,8 @@ from .deals import DealDoc, check_deal, find_files, read_deals
 from .diagnostics import Diagnostic, FlowctlError
 from .asof import as_of
 from .evaluate import DealState, Facts, evaluate
+from .severity import errors_of, for_evaluation, warnings_of
+from .severity import problem as severity_problem
 from .yamlio import locate_all
 
 
@@ -44,6 +46,8 @@ def read_checked(cw: CompiledWorkflow, file: str) -> tuple[str | None, list[tupl
         found = check_deal(cw, doc)
         if found:
             locate_all(found, {file: text})
+            if not errors_of(found):  # evaluated without what it cannot read (severity.TABLE)
+                doc = DealDoc(doc.file, for_evaluation(doc.deal, found, doc.prefix), doc.index)
         out.append((doc, found))
     return text, out, []
 
@@ -59,7 +63,7 @@ def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, wh
             yield Item(file, None, None, problems)
         for doc, found in docs:
             deal_id = str(doc.deal.get("id"))
-            if any(d.severity == "error" for d in found):
+            if errors_of(found):
                 yield Item(file, deal_id, None, found, doc)
                 continue
             if deal_id in seen:
@@ -74,8 +78,11 @@ def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, wh
                         left_out.append(deal_id)
                     continue
             state = evaluate(cw, deal, day, facts(deal_id) if facts else Facts(), file=file)
+            if found:
+                state.warnings = warnings_of(found)
             yield Item(file, deal_id, state, found, doc)
 
 
 def duplicate_id(doc: DealDoc, deal_id: str) -> Diagnostic:
-    return Diagnostic(doc.file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))
+    return severity_problem(doc.file, "duplicate_id", f"duplicate deal id '{deal_id}' (another deal file has it already)",
+                            doc.prefix + ("id",))

@@ -30,7 +30,8 @@ from .hooktypes import ActionContext
 from .model import Workflow
 from .delivery import deliver
 from .notify import DIGEST_PART, DIGESTED, UNRENDERED, Notifier, channels_of
-from .pipeline import read_checked
+from .pipeline import duplicate_id, read_checked
+from .severity import errors_of, warnings_of
 from .store import ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
 from .summary import error_summary, state_summary
 from .templating import Templates
@@ -218,13 +219,13 @@ class Runner:
             ids.append(deal_id)
             if not self._mine(deal_id):
                 continue
-            if any(d.severity == "error" for d in found):
+            if errors_of(found):
                 ok = False
                 self._deal_error(file, deal_id, found)
                 continue
             if deal_id in self.seen_ids:
                 ok = False
-                self._deal_error(file, deal_id, [Diagnostic(file, f"duplicate deal id '{deal_id}' (another deal file has it already)", doc.prefix + ("id",))])
+                self._deal_error(file, deal_id, [duplicate_id(doc, deal_id)])
                 continue
             self.seen_ids.add(deal_id)
             self.result.diagnostics.extend(found)
@@ -353,10 +354,12 @@ class Runner:
         batch = Batch(self.run_id, files=entries)
         deadlines: dict[str, dt.date] = {}
         failed_files: set[str] = set()
-        for doc, _ in chunk:
+        for doc, found in chunk:
             deal_id = str(doc.deal.get("id"))
             previous = records.get(deal_id)
             state, results = self._evaluate_and_act(doc, previous, early.get(doc.deal.get("id")))
+            if found:
+                state.warnings = warnings_of(found)
             batch.actions.extend(results)
             events = new_events(state, self.wf, previous, self.now)
             for event in events:
@@ -520,4 +523,4 @@ class Runner:
         self.result.errors += 1
         self.result.diagnostics.extend(found)
         if self.keep_deals:
-            self.result.deals.append(error_summary(deal_id, file, [d.format() for d in found if d.severity == "error"]))
+            self.result.deals.append(error_summary(deal_id, file, [d.format() for d in errors_of(found)], warnings_of(found)))

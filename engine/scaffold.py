@@ -52,6 +52,6 @@ def example_deals(workflow: Workflow, today: dt.date) -> dict[str, str]:
 def planted_mistake(workflow: Workflow, today: dt.date) -> str:
     job = next(j for s in workflow.stages for j in s.jobs)
     typo = job.id[:2] + job.id[3:] if len(job.id) > 3 else job.id + "x"
-    return ("# A mistake is planted here: run `flowctl validate -w workflow.yaml deals-to-fix/` to find it.\n"
+    return ("# A mistake is planted here: run `flowctl validate --strict -w workflow.yaml deals-to-fix/` to find it.\n"
             f"id: EX-099\nname: A deal with a typo\nowner: {OWNERS[0]}\namount: 10000\ncreated: {today.isoformat()}\n"
             f"jobs:\n  {typo}: {today.isoformat()}\n")

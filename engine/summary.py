@@ -20,9 +20,11 @@ def state_summary(state: DealState, errors: list[str] | None = None) -> dict:
         "stage": state.stage,
         "outcome": state.outcome,
         "entered_at": _iso(state.entered_at),
-        "jobs": {"done": jobs["done"], "pending": jobs["pending"], "overdue": jobs["overdue"], "waived": jobs["waived"]},
+        "jobs": {"done": jobs["done"], "pending": jobs["pending"], "overdue": jobs["overdue"], "waived": jobs["waived"],
+                 "skipped": jobs["skipped"]},
         "gates": [{"id": g.id, "ok": g.ok, "message": g.message} for g in state.current_gates],
         "errors": list(errors or state.errors),
+        "warnings": list(state.warnings),
         "name": deal.get("name"),
         "account": deal.get("account"),
         "owner": state.owner,
@@ -51,7 +53,8 @@ def state_summary(state: DealState, errors: list[str] | None = None) -> dict:
 _SCALARS = frozenset((str, int, float, bool, type(None)))  # what a parsed deal's values are, exactly
 
 
-def error_summary(deal_id: str, file: str, errors: list[str]) -> dict:
-    """What `run --format json` shows for a deal that could not be evaluated."""
+def error_summary(deal_id: str | None, file: str, errors: list[str], warnings: list[str] | None = None) -> dict:
+    """What `run`/`status --format json` show for a deal that could not be evaluated."""
     return {"id": deal_id, "file": file, "stage": None, "outcome": None, "entered_at": None,
-            "jobs": {"done": [], "pending": [], "overdue": []}, "gates": [], "errors": errors}
+            "jobs": {"done": [], "pending": [], "overdue": []}, "gates": [], "errors": errors,
+            "warnings": warnings or [], "evaluated": False}

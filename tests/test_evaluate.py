@@ -134,3 +134,74 @@ def test_next_deadline_is_the_earliest_future_reason_to_look_again(cw):
     s = state(cw, "activities: [{at: 2026-01-02}]\n", now=dt.date(2026, 1, 3))
     # verify is due 2026-01-08 (overdue from the 9th), rot after 5 days without activity (the 8th)
     assert s.next_deadline == dt.date(2026, 1, 8)
+
+
+# --------------------------------------------------------------------------- passed stages' dates, optional jobs
+
+
+def test_a_won_deal_passes_its_undated_stages_on_its_close_date_and_never_grows(cw):
+    """outcome: won waives what it skipped; the stages passed that way take the close date
+    (no days in them), so time in stage is the same in December and in March."""
+    deal = {"id": "W", "amount": 1000, "created": "2025-08-01", "outcome": "won", "closed_at": "2025-09-15"}
+    december = evaluate(cw, deal, dt.date(2025, 12, 1))
+    march = evaluate(cw, deal, dt.date(2026, 3, 1))
+    assert december.stage_entries == march.stage_entries
+    assert december.stage_entries == {"prospect": dt.date(2025, 8, 1), "qualified": dt.date(2025, 9, 15),
+                                      "proposed": dt.date(2025, 9, 15), "closed": dt.date(2025, 9, 15)}
+    assert december.closed_at == dt.date(2025, 9, 15)
+
+
+def test_a_stage_passed_by_history_takes_the_date_of_the_next_stage_that_has_one(cw):
+    s = state(cw, "history: [{stage: proposed, at: 2026-02-01}]\n")
+    assert s.stage == "proposed"
+    assert s.stage_entries["qualified"] == dt.date(2026, 2, 1)
+    assert s.stage_entries["prospect"] == dt.date(2026, 1, 1)
+    dates = [s.stage_entries[st.id] for st in cw.workflow.stages if st.id in s.stage_entries]
+    assert dates == sorted(dates)  # never a date after a later stage's
+
+
+def test_an_entry_date_is_never_after_the_next_stage_s(cw):
+    # prospect's own jobs say 2026-02-10, history says qualified was entered 2026-02-01
+    s = state(cw, "jobs: {verify: 2026-02-10}\nhistory: [{stage: qualified, at: 2026-02-01}]\n")
+    assert s.stage == "qualified"
+    assert s.stage_entries["prospect"] <= s.stage_entries["qualified"]
+
+
+OPTIONAL = """\
+flowctl: 1
+name: optional
+stages:
+  - id: a
+    jobs:
+      - {id: must, due: 3d}
+      - {id: nice, required: false, due: 2d}
+      - {id: whenever, required: false}
+  - id: b
+    jobs: [{id: next, due: 30d}]
+  - id: won
+    terminal: true
+"""
+
+
+@pytest.fixture(scope="module")
+def optional_cw(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wf") / "workflow.yaml"
+    path.write_text(OPTIONAL)
+    wf, diagnostics = load_workflow(path)
+    assert wf is not None, [d.format() for d in diagnostics]
+    return CompiledWorkflow(wf)
+
+
+def test_an_optional_job_is_overdue_only_with_its_own_due(optional_cw):
+    s = state(optional_cw, "", dt.date(2026, 1, 20))
+    by_status = s.jobs_by_status()
+    assert by_status["overdue"] == ["must", "nice"]
+    assert "whenever" in by_status["pending"]
+
+
+def test_an_optional_job_is_no_longer_pending_once_the_deal_left_its_stage(optional_cw):
+    s = state(optional_cw, "jobs: {must: 2026-01-02}\n", dt.date(2026, 1, 20))
+    assert s.stage == "b"
+    by_status = s.jobs_by_status()
+    assert by_status["skipped"] == ["nice", "whenever"]
+    assert "nice" not in by_status["pending"] + by_status["overdue"]

@@ -86,3 +86,28 @@ def test_impact_shows_who_moves_who_is_blocked_and_the_weighted_change(cli, proj
     assert data["weighted_pipeline"]["change"] == -300.0  # 1000 x (0.3 - 0.6)
     text = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10").stdout
     assert "moves    A: proposed -> qualified (backward)" in text
+
+
+def test_status_counts_a_deal_with_warnings_and_shows_a_broken_one_as_not_evaluated(cli, project):
+    """SPEC section 2, first rule: what the workflow does not know is a warning on the deal,
+    which is still counted; only a deal that cannot be placed or counted is an error."""
+    project.deal("A", "industry: packaging\njobs: {verfy: 2026-01-02}\n")
+    (project.deals / "B.yaml").write_text("id: B\namount: lots\ncreated: 2026-01-01\n")
+    result = cli("status", "-w", project.workflow, "--now", "2026-01-02")
+    assert result.exit_code == 1
+    assert "Could not be evaluated (1):" in result.stdout and "B.yaml:2:9: error:" in result.stdout
+    assert "Warnings (2):" in result.stdout and "did you mean 'verify'" in result.stdout
+    data = json.loads(cli("status", "-w", project.workflow, "--now", "2026-01-02", "--format", "json").stdout)
+    rows = {d["id"]: d for d in data["deals"]}
+    assert rows["A"]["stage"] == "prospect" and rows["A"]["errors"] == [] and len(rows["A"]["warnings"]) == 2
+    assert rows["B"]["stage"] is None and rows["B"]["errors"] and rows["B"]["warnings"] == []
+    assert data["summary"]["by_stage"]["prospect"]["count"] == 1 and data["summary"]["warnings"] == 2
+
+
+def test_explain_lists_the_warnings_of_a_deal(cli, project):
+    project.deal("A", "roi: high\njobs: {verify: 2026-01-05, agenda: 2026-01-06}\n")
+    out = cli("explain", "A", "-w", project.workflow, "--now", "2026-01-10").stdout
+    assert "Warnings (what the workflow does not know" in out
+    assert "gate roi-ok: FAILS — ROI too low (field 'roi' is not as the workflow declares it" in out
+    data = json.loads(cli("explain", "A", "-w", project.workflow, "--now", "2026-01-10", "--format", "json").stdout)
+    assert data["errors"] == [] and "[$.roi]" in data["warnings"][0]

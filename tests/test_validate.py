@@ -194,8 +194,8 @@ def test_workflow_file_is_told_apart_by_content(tmp_path):
     write(tmp_path, "a.yaml", "id: A\njobs: {verfy-prospect: 2026-01-01}\n")
     result = invoke("validate", "process.yml", "a.yaml", cwd=tmp_path)
     assert diagnostic_lines(result) == [
-        "a.yaml:2:8: error: unknown job 'verfy-prospect' (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]"]
-    assert result.exit_code == 2
+        "a.yaml:2:8: warning: unknown job 'verfy-prospect', ignored (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]"]
+    assert result.exit_code == 0
 
 
 def test_deal_fields_come_from_the_workflow(tmp_path):
@@ -205,10 +205,10 @@ def test_deal_fields_come_from_the_workflow(tmp_path):
     write(tmp_path, "plain.yaml", "flowctl: 1\nextends: builtin:six-stage\n")
     result = invoke("validate", "-w", "plain.yaml", "deal.yaml", cwd=tmp_path)
     assert diagnostic_lines(result) == [
-        "deal.yaml:2:1: error: unknown key 'roi' [$.roi]",
-        "deal.yaml:3:1: error: unknown key 'region' [$.region]",
+        "deal.yaml:2:1: warning: unknown key 'roi' (kept as data) [$.roi]",
+        "deal.yaml:3:1: warning: unknown key 'region' (kept as data) [$.region]",
     ]
-    assert result.exit_code == 2
+    assert result.exit_code == 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -223,12 +223,12 @@ def test_every_problem_in_every_file_is_reported(tmp_path):
     result = invoke("validate", "-w", "workflow.yaml", "deals", cwd=tmp_path)
     assert diagnostic_lines(result) == [
         "deals/a.yaml:2:9: error: expected number or null, got string 'lots' [$.amount]",
-        "deals/a.yaml:3:1: error: unknown key 'ammount' (did you mean 'amount'?) [$.ammount]",
-        "deals/b.yaml:2:8: error: unknown job 'verfy-prospect' (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]",
-        "deals/b.yaml:2:36: error: unknown job 'lunch' [$.jobs.lunch]",
+        "deals/a.yaml:3:1: warning: unknown key 'ammount' (did you mean 'amount'?) (kept as data) [$.ammount]",
+        "deals/b.yaml:2:8: warning: unknown job 'verfy-prospect', ignored (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]",
+        "deals/b.yaml:2:36: warning: unknown job 'lunch', ignored [$.jobs.lunch]",
         "deals/c.yaml:3:1: error: YAML syntax error: did not find expected node content (while parsing a flow node)",
     ]
-    assert result.stderr.strip().endswith("5 error(s), 0 warning(s)")
+    assert result.stderr.strip().endswith("2 error(s), 3 warning(s)")
     assert result.exit_code == 2
 
 
@@ -239,7 +239,7 @@ def test_schema_problems_do_not_hide_the_workflow_checks_of_a_deal(tmp_path):
     result = invoke("validate", "-w", "workflow.yaml", "deal.yaml", cwd=tmp_path)
     assert diagnostic_lines(result) == [
         "deal.yaml:2:9: error: expected number or null, got string 'lots' [$.amount]",
-        "deal.yaml:4:3: error: unknown job 'verfy-prospect' (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]",
+        "deal.yaml:4:3: warning: unknown job 'verfy-prospect', ignored (did you mean 'verify-prospect'?) [$.jobs.verfy-prospect]",
     ]
 
 
@@ -319,12 +319,14 @@ def test_dates_in_deal_files_stay_iso_strings():
 
 def test_a_deal_only_the_fast_validator_refuses_is_not_passed_silently(tmp_path):
     """`"EUR\\n"` is no currency code: jsonschema-rs refuses it, jsonschema's `$` lets it
-    through. validate must not then say "ok" (and skip the job check) for the deal."""
+    through. validate must not then say "ok" (and skip the job check) for the deal: both
+    are warnings (the currency is ignored, the job too), and --strict fails on them."""
     copy_workflow(tmp_path)
     write(tmp_path, "deal.yaml", 'id: A\ncurrency: "EUR\\n"\njobs: {verfy-prospect: 2026-01-01}\n')
     result = invoke("validate", "-w", "workflow.yaml", "deal.yaml", cwd=tmp_path)
-    assert result.exit_code == 2
-    assert ": error: " in result.stdout
+    assert result.exit_code == 0
+    assert "[$.currency]" in result.stdout and "[$.jobs.verfy-prospect]" in result.stdout
+    assert invoke("validate", "--strict", "-w", "workflow.yaml", "deal.yaml", cwd=tmp_path).exit_code == 2
 
 
 def test_json_duplicate_keys_are_refused(tmp_path):
@@ -447,7 +449,7 @@ def test_folders_are_searched_for_deal_files(tmp_path):
     write(tmp_path, "deals/.e.yaml", "id: [broken\n")
     result = invoke("validate", "-w", "workflow.yaml", "deals", cwd=tmp_path)
     assert diagnostic_lines(result) == [
-        "deals/2026/q1/a.yaml:2:1: error: unknown key 'ammount' (did you mean 'amount'?) [$.ammount]",
+        "deals/2026/q1/a.yaml:2:1: warning: unknown key 'ammount' (did you mean 'amount'?) (kept as data) [$.ammount]",
         "deals/c.json:1:23: error: expected number or null, got string 'x' [$.amount]",
     ]
 
@@ -464,7 +466,7 @@ def test_utf8_with_bom_and_crlf(tmp_path):
     copy_workflow(tmp_path)
     write(tmp_path, "deal.yaml", "\ufeffid: A\r\nname: Café\r\nammount: 1\r\n".encode("utf-8"))
     result = invoke("validate", "-w", "workflow.yaml", "deal.yaml", cwd=tmp_path)
-    assert diagnostic_lines(result) == ["deal.yaml:3:1: error: unknown key 'ammount' (did you mean 'amount'?) [$.ammount]"]
+    assert diagnostic_lines(result) == ["deal.yaml:3:1: warning: unknown key 'ammount' (did you mean 'amount'?) (kept as data) [$.ammount]"]
 
 
 def test_unreadable_file(tmp_path):
@@ -509,8 +511,9 @@ def test_workflow_yaml_in_the_current_folder_is_the_default(tmp_path):
     copy_workflow(tmp_path)
     write(tmp_path, "deal.yaml", "id: A\nroi: high\n")
     result = invoke("validate", "deal.yaml", cwd=tmp_path)
-    assert diagnostic_lines(result) == ["deal.yaml:2:6: error: expected number, got string 'high' [$.roi]"]
-    assert result.exit_code == 2
+    assert diagnostic_lines(result) == ["deal.yaml:2:6: warning: field 'roi' is not as the workflow declares it: expected "
+                                        "number, got string 'high' (gates and metrics reading it fail for this deal) [$.roi]"]
+    assert result.exit_code == 0
 
 
 def test_deals_are_not_checked_against_a_broken_workflow_but_the_run_fails(tmp_path):
@@ -532,7 +535,7 @@ def test_the_same_file_twice_is_checked_once(tmp_path):
     copy_workflow(tmp_path)
     write(tmp_path, "deal.yaml", "id: A\nammount: 1\n")
     result = invoke("validate", "-w", "workflow.yaml", "deal.yaml", "./deal.yaml", "workflow.yaml", cwd=tmp_path)
-    assert diagnostic_lines(result) == ["deal.yaml:2:1: error: unknown key 'ammount' (did you mean 'amount'?) [$.ammount]"]
+    assert diagnostic_lines(result) == ["deal.yaml:2:1: warning: unknown key 'ammount' (did you mean 'amount'?) (kept as data) [$.ammount]"]
 
 
 def test_no_files_is_a_usage_error(tmp_path):
@@ -571,7 +574,7 @@ def test_json_output_in_a_real_process():
     data = json.loads(proc.stdout)
     assert data["ok"] is False
     assert [(d["file"], d["line"], d["column"], d["severity"]) for d in data["diagnostics"]] == [
-        ("deal-nul.yaml", None, None, "error"), ("deal-unknown-gate.yaml", 4, 3, "error")]
+        ("deal-nul.yaml", None, None, "error"), ("deal-unknown-gate.yaml", 4, 3, "warning")]
     assert data["diagnostics"][1]["path"] == "$.approvals.price-aproved"
 
 

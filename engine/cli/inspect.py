@@ -12,7 +12,8 @@ from ..diagnostics import Diagnostic, FlowctlError, did_you_mean
 from ..evaluate import DealState, Facts
 from ..events import conditions
 from ..pipeline import evaluate_all
-from ..summary import state_summary
+from ..severity import errors_of, warnings_of
+from ..summary import error_summary, state_summary
 from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
@@ -61,16 +62,18 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
     lost = {"count": 0, "amount": 0.0}
     rows, events, errors, attention = [], [], [], []
     left_out: list[str] = []  # no dated fact by --as-of: they did not exist yet
+    warnings: list[Diagnostic] = []
     try:
         for item in evaluate_all(cw, list(deals) or default_deals(workflow_path), day,
                                  when=as_of.date() if as_of else None, facts=facts, left_out=left_out):
             if item.state is None:
-                errors.extend(item.diagnostics)
-                rows.append({"id": item.deal_id, "file": item.file, "stage": None, "outcome": None, "entered_at": None,
-                             "jobs": {"done": [], "pending": [], "overdue": []}, "gates": [],
-                             "errors": [d.format() for d in item.diagnostics]})
+                errors.extend(errors_of(item.diagnostics))
+                warnings.extend(d for d in item.diagnostics if d.severity == "warning")
+                rows.append(error_summary(item.deal_id, item.file, [d.format() for d in errors_of(item.diagnostics)],
+                                          warnings_of(item.diagnostics)))
                 continue
             state = item.state
+            warnings.extend(item.diagnostics)
             rows.append(state_summary(state))
             if state.outcome == "won":
                 won["count"] += 1
@@ -94,11 +97,12 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
                "open": {"count": sum(r["count"] for r in by_stage.values()),
                         "amount": sum(r["amount"] for r in by_stage.values()),
                         "weighted": sum(r["weighted"] for r in by_stage.values())},
-               "attention": [s.id for s, _ in attention], "errors": len(errors), "left_out": len(left_out)}
+               "attention": [s.id for s, _ in attention], "errors": len(errors), "left_out": len(left_out),
+               "warnings": len(warnings)}
     if fmt == "json":
         echo_json({"deals": rows, "events": [e.to_json() for e in events], "summary": summary})
     else:
-        _print_status(wf, summary, attention, errors)
+        _print_status(wf, summary, attention, errors, warnings)
     sys.exit(EXIT_ERRORS if errors else EXIT_OK)
 
 
@@ -106,7 +110,7 @@ def state_day(day: dt.date, as_of: dt.datetime | None) -> dt.date:
     return as_of.date() if as_of else day
 
 
-def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic]) -> None:
+def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic], warnings: list[Diagnostic]) -> None:
     loc = wf.locale
     secho(f"Pipeline of {wf.name} on {summary['date']} ({wf.currency})", bold=True)
     echo(f"{'stage':24} {'deals':>6} {'amount':>14} {'weighted':>14}")
@@ -132,8 +136,20 @@ def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic]) 
                 elif e.kind == "gate_blocked":
                     reasons.append(f"blocked by {e.data['gate']}: {e.data['message']}")
             echo(f"  {state.id:16} {state.owner or '-':22} " + "; ".join(reasons))
-    for d in errors:
-        echo(d.format(), err=True)
+    print_problems(errors, warnings)
+
+
+def print_problems(errors: list[Diagnostic], warnings: list[Diagnostic]) -> None:
+    """Deals that could not be evaluated (each for itself), then what the workflow does
+    not know about the deals it did evaluate."""
+    if errors:
+        secho(f"\nCould not be evaluated ({len({(d.file, d.path[:2]) for d in errors})}):", bold=True)
+        for d in errors:
+            echo(f"  {d.format()}")
+    if warnings:
+        secho(f"\nWarnings ({len(warnings)}):", bold=True)
+        for d in warnings:
+            echo(f"  {d.format()}")
 
 
 def find_deal(cw: CompiledWorkflow, deal: str, paths: list[str], day: dt.date, facts=None,
@@ -202,7 +218,7 @@ def _print_explain(wf, state: DealState, day: dt.date) -> None:
                f" (entry dated by {state.entered_from.replace('_', ' ')})")
     echo(f"Outcome: {state.outcome}; probability {state.probability:.2f}; forecast category {state.forecast_category}"
                + ("; STUCK" if state.stuck else "") + ("; ROTTING" if state.rotting else ""))
-    marks = {"done": "done   ", "pending": "pending", "overdue": "OVERDUE", "waived": "waived "}
+    marks = {"done": "done   ", "pending": "pending", "overdue": "OVERDUE", "waived": "waived ", "skipped": "skipped"}
     for s in wf.stages:
         jobs = [j for j in state.jobs if j.stage == s.id]
         gates = [g for g in state.gates if g.stage == s.id]
@@ -235,6 +251,10 @@ def _print_explain(wf, state: DealState, day: dt.date) -> None:
                 echo(f"      approval by {g.approval}: " + (f"given by {g.approved_by}" if g.approved_by else "missing"))
     if state.waived:
         echo("\nWaived (passed by history or a recorded win): " + ", ".join(state.waived))
+    if state.warnings:
+        secho("\nWarnings (what the workflow does not know; the deal is still evaluated):", fg="yellow")
+        for w in state.warnings:
+            echo(f"  {w}")
     if state.claim:
         c = state.claim
         if c.get("supported"):

@@ -11,6 +11,7 @@ from ..annotations import github_annotations
 from ..compiled import CompiledWorkflow
 from ..deals import check_deal, find_files, split_deals
 from ..diagnostics import Diagnostic, FlowctlError, has_errors
+from ..severity import problem as severity_problem
 from ..workflow import load_workflow, looks_like_workflow, merged_document
 from ..yamlio import locate_all, parse, read_text
 from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, formats_option,
@@ -22,12 +23,15 @@ from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, ec
 @click.option("-w", "--workflow", "workflow_path", type=click.Path(dir_okay=False),
               help="Workflow whose schema deal files are checked against.")
 @click.option("--show-merged", is_flag=True, help="Print the workflow merged with everything it extends.")
+@click.option("--strict", is_flag=True, help="Exit 2 on warnings too (for CI).")
 @formats_option("github")
 @pass_context
 @handle_errors
-def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, show_merged: bool, fmt: str) -> None:
+def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, show_merged: bool, strict: bool,
+             fmt: str) -> None:
     """Check workflow and deal files (told apart by content); every problem as
-    FILE:LINE:COL: SEVERITY: MESSAGE [JSON path]. Exit 2 when anything is wrong.
+    FILE:LINE:COL: SEVERITY: MESSAGE [JSON path]. Exit 2 on errors; with only warnings
+    (what the workflow does not know about a deal) exit 0, or 2 with --strict.
 
     --format github prints GitHub Actions annotations (::error file=F,line=L,col=C::message)."""
     if show_merged:
@@ -87,8 +91,8 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
                     if "id" in doc.deal:
                         where = f"{doc.file}" + (f" deals[{doc.index}]" if doc.index is not None else "")
                         if deal_id in seen_ids:
-                            d = Diagnostic(doc.file, f"duplicate deal id '{deal_id}' (also in {seen_ids[deal_id]})", doc.prefix + ("id",))
-                            found.append(d)
+                            found.append(severity_problem(doc.file, "duplicate_id", f"duplicate deal id '{deal_id}' (also in {seen_ids[deal_id]})",
+                                                          doc.prefix + ("id",)))
                         else:
                             seen_ids[deal_id] = where
                 locate_all(found, {docs[0].file: text})
@@ -107,7 +111,7 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
             click.echo(f"{errors} error(s), {warnings} warning(s)", err=True)
         else:
             click.echo(f"ok: {len(checked)} file(s) valid", err=True)
-    if has_errors(diagnostics):
+    if has_errors(diagnostics) or (strict and diagnostics):
         sys.exit(EXIT_USAGE)
 
 
