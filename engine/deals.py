@@ -41,6 +41,7 @@ class DealDoc:
     deal: dict
     index: int | None = None
     notes: list[Diagnostic] = dataclasses.field(default_factory=list)  # warnings from parsing (YAML 1.1 forms)
+    raw: dict | None = None  # the deal as written, when `deal` is what evaluation reads of it (severity.for_evaluation)
 
     @property
     def prefix(self) -> tuple:

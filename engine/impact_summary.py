@@ -45,6 +45,18 @@ def render(report: dict[str, Any], errors: Sequence[Diagnostic], new_wf: Workflo
         out += [table(("Deal", "Stage", "Blocked by"), held) + more, ""]
     else:
         out += ["No deal is newly blocked.", ""]
+    if report.get("outcomes"):
+        closed = [(escape(o["deal"]), escape(o["change"]), f"{escape(o['from'])} → **{escape(o['to'])}**", stage(o["stage"]))
+                  for o in report["outcomes"]]
+        closed, more = capped(closed, "outcome changes")
+        out += ["### Outcomes that would change", "", table(("Deal", "", "Outcome", "Stage"), closed) + more, ""]
+    if report.get("warnings"):
+        warned = [(escape(w["deal"]), "<br>".join(escape(x) for x in w["gained"]) or "—",
+                   "<br>".join(escape(x) for x in w["lost"]) or "—") for w in report["warnings"]]
+        warned, more = capped(warned, "deals with changed warnings")
+        out += ["### Warnings gained or lost", "",
+                "What the new workflow does not know about a deal (it is still counted):", "",
+                table(("Deal", "New warnings", "Warnings gone"), warned) + more, ""]
     out += ["### Weighted pipeline", "",
             table(("", "Now", "With the change", "Change"),
                   [("**Weighted pipeline** (stage-weighted forecast)", money(w["old"], cur), money(w["new"], cur),

@@ -47,7 +47,9 @@ def read_checked(cw: CompiledWorkflow, file: str) -> tuple[str | None, list[tupl
         if found:
             locate_all(found, {file: text})
             if not errors_of(found):  # evaluated without what it cannot read (severity.TABLE)
-                doc = DealDoc(doc.file, for_evaluation(doc.deal, found, doc.prefix), doc.index)
+                evaluated = for_evaluation(doc.deal, found, doc.prefix)
+                if evaluated is not doc.deal:
+                    doc = DealDoc(doc.file, evaluated, doc.index, doc.notes, raw=doc.deal)
         out.append((doc, found))
     return text, out, []
 

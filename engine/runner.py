@@ -33,7 +33,7 @@ from .notify import DIGEST_PART, DIGESTED, UNRENDERED, Notifier, channels_of
 from .pipeline import duplicate_id, read_checked
 from .severity import errors_of, warnings_of
 from .store import ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store, Transition
-from .summary import error_summary, state_summary
+from .summary import claim_text, error_summary, state_summary
 from .templating import Templates
 
 BATCH_SIZE = 500
@@ -51,6 +51,7 @@ class RunResult:
     transitions: list[dict] = dataclasses.field(default_factory=list)
     skipped: list[dict] = dataclasses.field(default_factory=list)  # what a run did not do, and why
     warnings: list[str] = dataclasses.field(default_factory=list)
+    claims: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (deal, unsupported `stage:` claim)
     errors: int = 0
     counts: dict[str, Any] = dataclasses.field(default_factory=dict)
     file_digests: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -376,6 +377,9 @@ class Runner:
                 self._note_outbox(self._pending_outbox)
                 self._pending_outbox = []
             summary = state_summary(state)
+            claim = claim_text(state.claim)
+            if claim and (self.keep_deals or len(self.result.claims) < KEPT_EVENTS):
+                self.result.claims.append((deal_id, claim))
             record = self._record(state, previous, events, summary)
             batch.deals.append(record)
             if previous is None or previous.stage != state.stage or previous.outcome != state.outcome:

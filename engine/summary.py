@@ -58,3 +58,17 @@ def error_summary(deal_id: str | None, file: str, errors: list[str], warnings: l
     return {"id": deal_id, "file": file, "stage": None, "outcome": None, "entered_at": None,
             "jobs": {"done": [], "pending": [], "overdue": []}, "gates": [], "errors": errors,
             "warnings": warnings or [], "evaluated": False}
+
+
+def claim_text(claim: dict | None) -> str | None:
+    """A `stage:` claim the facts do not support, in words ("claims proposed; the facts
+    say prospect: missing jobs …; failing gates …"); None for no claim or a supported one."""
+    if not claim or claim.get("supported", True):
+        return None
+    text = f"claims {claim['stage']}; the facts say {claim['derived']}"
+    why = []
+    if claim.get("missing_jobs"):
+        why.append("missing jobs " + ", ".join(claim["missing_jobs"]))
+    if claim.get("failing_gates"):
+        why.append("failing gates " + ", ".join(claim["failing_gates"]))
+    return text + (": " + "; ".join(why) if why else "")

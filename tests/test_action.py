@@ -39,7 +39,7 @@ def repo(tmp_path) -> Path:
 
 def test_the_action_is_composite_with_documented_inputs():
     assert ACTION["runs"]["using"] == "composite"
-    assert set(ACTION["inputs"]) == {"command", "workflow", "deals", "store", "now", "against", "python-version"}
+    assert set(ACTION["inputs"]) == {"command", "workflow", "deals", "store", "now", "against", "strict", "python-version"}
     assert all(spec.get("description") for spec in ACTION["inputs"].values())
     steps = ACTION["runs"]["steps"]
     assert steps[0]["uses"].startswith("actions/setup-python@")
@@ -53,10 +53,17 @@ def test_check_annotates_and_summarises(repo, tmp_path):
     summary = tmp_path / "summary.md"
     done = run_step(repo, summary, deals="deals/ deals-to-fix/", now="2026-11-23")
     assert done.returncode == 2, done.stderr
-    assert done.stdout.splitlines()[0].startswith("::error file=deals-to-fix/ACME-2026-099.yaml,line=14,col=3::")
+    # A misspelt job is a warning; the action validates --strict (the CI mode) unless told `strict: false`.
+    assert done.stdout.splitlines()[0].startswith("::warning file=deals-to-fix/ACME-2026-099.yaml,line=14,col=3::")
     text = summary.read_text("utf-8")
     assert text.startswith("## flowctl run --dry-run: acme-sales, 2026-11-23") and "### Who moves" in text
     assert not (repo / ".flowctl").exists()  # nothing recorded by a check
+
+
+def test_check_without_strict_passes_warnings(repo, tmp_path):
+    done = run_step(repo, tmp_path / "summary.md", deals="deals/ deals-to-fix/", now="2026-11-23", strict="false")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[0].startswith("::warning file=deals-to-fix/ACME-2026-099.yaml")
 
 
 def test_check_passes_a_good_repository(repo, tmp_path):

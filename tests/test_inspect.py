@@ -85,7 +85,7 @@ def test_impact_shows_who_moves_who_is_blocked_and_the_weighted_change(cli, proj
     assert data["blocked"] == [{"deal": "A", "stage": "qualified", "by": [{"gate": "roi-ok", "message": "ROI too low"}]}]
     assert data["weighted_pipeline"]["change"] == -300.0  # 1000 x (0.3 - 0.6)
     text = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10").stdout
-    assert "moves    A: proposed -> qualified (backward)" in text
+    assert "  A:\n    moves proposed -> qualified (backward)\n    newly blocked in qualified by gate roi-ok (ROI too low)" in text
 
 
 def test_status_counts_a_deal_with_warnings_and_shows_a_broken_one_as_not_evaluated(cli, project):
@@ -111,3 +111,40 @@ def test_explain_lists_the_warnings_of_a_deal(cli, project):
     assert "gate roi-ok: FAILS — ROI too low (field 'roi' is not as the workflow declares it" in out
     data = json.loads(cli("explain", "A", "-w", project.workflow, "--now", "2026-01-10", "--format", "json").stdout)
     assert data["errors"] == [] and "[$.roi]" in data["warnings"][0]
+
+
+def test_status_shows_an_unsupported_stage_claim_with_what_is_missing(cli, project):
+    project.deal("H", "stage: proposed\njobs: {verify: 2026-01-05}\n")
+    project.deal("OK", "stage: prospect\n")
+    out = cli("status", "-w", project.workflow, "--now", "2026-01-06").stdout
+    assert "claims proposed; the facts say qualified: missing jobs agenda; failing gates roi-ok" in out
+    assert "OK " not in out.split("Needs attention:")[1]
+
+
+def test_impact_says_per_deal_what_a_user_must_know(cli, project, tmp_path):
+    """A won deal that would no longer be won, a deal that would gain a warning (a job the
+    new workflow removed), newly blocked gates; exit 0, and the same in JSON."""
+    project.deal("W", "jobs: {verify: 2026-01-02, agenda: 2026-01-03}\nroi: 2.0\n"
+                      "approvals: {price-approved: {by: bob, role: management, at: 2026-01-04}}\n")
+    project.deal("M", "jobs: {verify: 2026-01-02, meet: 2026-01-02}\n")
+    new = tmp_path / "new.yaml"
+    new.write_text(project.workflow.read_text()
+                   .replace("      - {id: meet, required: false}\n", "")
+                   .replace("      - {id: price-approved, approval: management}\n",
+                            "      - {id: price-approved, approval: management}\n      - {id: legal-ok, approval: legal}\n"))
+    result = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "  W:\n    moves closed -> proposed (backward)\n" in out
+    assert "would no longer be won (won -> open in proposed): gate legal-ok" in out
+    assert "gains a warning: unknown job 'meet', ignored [$.jobs.meet]" in out
+    assert "1 no longer won, 1 with new or fewer warnings" in out
+    data = json.loads(cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10",
+                          "--format", "json").stdout)
+    assert data["outcomes"] == [{"deal": "W", "from": "won", "to": "open", "change": "no longer won", "stage": "proposed",
+                                 "holding": [{"gate": "legal-ok", "message": "needs an approval by legal"}]}]
+    assert data["warnings"] == [{"deal": "M", "gained": ["unknown job 'meet', ignored [$.jobs.meet]"], "lost": []}]
+    assert {d["deal"] for d in data["deals"]} == {"W", "M"}
+    md = cli("impact", "-w", new, "--against", project.workflow, project.deals, "--now", "2026-01-10",
+             "--format", "markdown").stdout
+    assert "### Outcomes that would change" in md and "### Warnings gained or lost" in md

@@ -364,3 +364,10 @@ def test_a_crash_repeats_only_the_action_in_flight(tmp_path):
     calls = [line.split()[0] for line in log.read_text().splitlines()]
     assert sorted(set(calls)) == [f"D{i}" for i in range(5)]  # none lost
     assert len(calls) == 6 and calls.count(calls[2]) == 2  # only the one in flight, once more
+
+
+def test_run_text_shows_unsupported_stage_claims(cli, project):
+    project.deal("H", "stage: proposed\n")
+    result = cli("run", str(project.deals), *project.args("--now", "2026-01-02"))
+    assert result.exit_code == 0
+    assert "claim    H claims proposed; the facts say prospect: missing jobs verify, agenda" in result.stdout

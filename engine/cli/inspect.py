@@ -13,7 +13,7 @@ from ..evaluate import DealState, Facts
 from ..events import conditions
 from ..pipeline import evaluate_all
 from ..severity import errors_of, warnings_of
-from ..summary import error_summary, state_summary
+from ..summary import claim_text, error_summary, state_summary
 from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
@@ -88,7 +88,7 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
                 row["weighted"] += state.weighted_amount
             flagged = [e for e in conditions(state, wf, None, state_day(day, as_of)) if e.kind in ATTENTION]
             events.extend(flagged)
-            if flagged:
+            if flagged or claim_text(state.claim):
                 attention.append((state, flagged))
     finally:
         if store is not None:
@@ -135,6 +135,9 @@ def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic], 
                     reasons.append(f"no activity since {e.data['last_touched'] or state.entered_at.isoformat()}")
                 elif e.kind == "gate_blocked":
                     reasons.append(f"blocked by {e.data['gate']}: {e.data['message']}")
+            claim = claim_text(state.claim)
+            if claim:
+                reasons.append(claim)
             echo(f"  {state.id:16} {state.owner or '-':22} " + "; ".join(reasons))
     print_problems(errors, warnings)
 

@@ -187,6 +187,8 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
                f"{c.get('notifications_queued', 0)} notification(s) queued, {c.get('sent', 0)} sent"
                + (f", {c.get('unchanged', 0)} unchanged" if c.get("unchanged") else "")
                + (f"; {result.errors} error(s)" if result.errors else ""))
+    for deal_id, claim in result.claims:
+        echo(f"claim    {deal_id} {claim}")
     if c.get("channels"):  # where the messages went, and what still waits
         click.echo("delivery: " + ", ".join(
             f"{name} {v['sent']} sent" + (f", {v['waiting']} waiting" if v["waiting"] else "")
