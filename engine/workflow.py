@@ -96,6 +96,9 @@ def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidat
             loaded.error(src, "extends cycle: " + " -> ".join(seen + [display]))
             return None
         seen.append(display)
+        if src is not None and not looks_like_workflow(doc):  # say nothing of what the file holds
+            loaded.error(src, f"extends: '{ref}' is not a workflow (it has no `flowctl:`, `stages:` or `extends:`)")
+            return None
         problems = validator.diagnostics(doc, display)
         loaded.diagnostics.extend(problems)
         if problems:

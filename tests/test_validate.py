@@ -594,3 +594,19 @@ def test_no_traceback_on_odd_input_in_a_real_process(tmp_path):
     assert "hacked" not in proc.stdout
     for name in ["a.yaml", "b.yaml", "d.yaml", "g.json"]:
         assert f"{name}:" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("target", ["deal.yaml", "secrets.yaml", "list.yaml", "scalar.yaml"])
+def test_extends_reaches_only_workflow_files_and_shows_nothing_of_others(tmp_path, target):
+    from click.testing import CliRunner
+
+    from flowctl.cli import main
+    (tmp_path / "deal.yaml").write_text("id: D1\nname: Secret customer\namount: 99\n")
+    (tmp_path / "secrets.yaml").write_text("password: hunter2\ntoken: s3cr3t\n")
+    (tmp_path / "list.yaml").write_text("- hunter2\n")
+    (tmp_path / "scalar.yaml").write_text("hunter2\n")
+    (tmp_path / "workflow.yaml").write_text(f"flowctl: 1\nname: x\nextends: {target}\n")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "workflow.yaml")])
+    assert result.exit_code == 2, result.output
+    assert f"extends: '{target}' is not a workflow" in result.output or "must be a mapping" in result.output
+    assert not any(secret in result.output for secret in ("hunter2", "s3cr3t", "Secret customer", "99"))
