@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jinja2
 from jinja2 import select_autoescape
@@ -133,6 +133,19 @@ def _where(exc: BaseException, top: str | None) -> tuple[int | None, str | None,
     return line, other, other_line
 
 
+class ContainedLoader(jinja2.FileSystemLoader):
+    """FileSystemLoader that refuses a template whose real path (symlinks followed) is
+    outside the folder it was found in: a link in templates/ to /etc/passwd or to
+    another company's folder is "no template", not its content."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        real = os.path.realpath(filename)
+        if not any(real.startswith(os.path.join(os.path.realpath(folder), "")) for folder in self.searchpath):
+            raise jinja2.TemplateNotFound(f"{template} (a link to a file outside the template folders)")
+        return source, filename, uptodate
+
+
 class BrokenTemplate(FlowctlError):
     """The template itself is wrong (syntax, a missing template): the same for every
     deal, so the workflow's problem (exit 2), not one message's."""
@@ -161,7 +174,7 @@ class Templates:
         self.folders = [str(f) for f in folders if Path(f).is_dir()]
         self.catalogs = catalogs if catalogs is not None else Catalogs()
         self.env = SafeEnvironment(
-            loader=jinja2.FileSystemLoader(self.folders),
+            loader=ContainedLoader(self.folders),
             autoescape=AUTOESCAPE,
             undefined=jinja2.ChainableUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,

@@ -538,3 +538,19 @@ def test_import_map_name_template_cannot_reach_python_internals(tmp_path: Path) 
     for f in (tmp_path / "deals").glob("*.yaml") if (tmp_path / "deals").exists() else []:
         assert_no_leak(f.read_text())
     assert result.returncode == 2, result.describe()
+
+
+@pytest.mark.parametrize("link", ["proposal.md.j2", "parts/header.j2"])
+def test_symlinks_out_of_the_template_folder_are_refused(link: str, tmp_path: Path) -> None:
+    (tmp_path / "workflow.yaml").write_text("SECRET-WORKFLOW-TEXT\n")
+    t = _templates(tmp_path / "company", {"inside.md.j2": "fine"})
+    folder = tmp_path / "company" / "templates"
+    (folder / link).parent.mkdir(parents=True, exist_ok=True)
+    (folder / link).symlink_to(tmp_path / "workflow.yaml")
+    (folder / "uses.md.j2").write_text("{% include 'parts/header.j2' %}")
+    (folder / "inner.md.j2").symlink_to(folder / "inside.md.j2")  # a link that stays inside is fine
+    for name in (link, "uses.md.j2") if link.startswith("parts/") else (link,):
+        with pytest.raises(FlowctlError) as info:
+            t.render(name, deal=the_deal(), now=NOW)
+        assert "SECRET-WORKFLOW-TEXT" not in str(info.value) and "outside the template folders" in str(info.value)
+    assert t.render("inner.md.j2", deal=the_deal(), now=NOW) == "fine"
