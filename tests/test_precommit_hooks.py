@@ -94,7 +94,8 @@ def test_try_repo_refuses_a_bad_deal_with_its_position(hook_repo, sales_repo, tm
     git(sales_repo, "add", "deals")
     done = pre_commit(sales_repo, "try-repo", str(hook_repo[0]), "--ref", hook_repo[1], home=tmp_path / "home")
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "deals/ACME-2026-099.yaml:14:3: error: unknown job 'verfy-prospect'" in done.stdout
+    # a misspelt job is a warning; the hooks validate --strict, so the commit is refused
+    assert "deals/ACME-2026-099.yaml:14:3: warning: unknown job 'verfy-prospect'" in done.stdout
     assert "flowctl validate (workflow, with every deal)" in done.stdout and "Skipped" in done.stdout
 
 
