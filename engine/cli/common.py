@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -184,6 +184,12 @@ def progress(iterable: Any, length: int | None, label: str) -> Any:
     if not sys.stderr.isatty() or (length is not None and length < 200):
         return _NoBar(iterable)
     return click.progressbar(iterable, length=length, label=label, file=sys.stderr)
+
+
+def progress_over(items: list, label: str) -> Iterator:
+    """The items, one by one, with the same progress bar (for code that takes an iterable)."""
+    with progress(items, len(items), label) as bar:
+        yield from bar
 
 
 class _NoBar:

@@ -18,7 +18,7 @@ from ..diagnostics import Diagnostic, FlowctlError
 from ..parallel import run_parallel
 from ..redact import mask_secrets
 from ..runner import Runner
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors, progress_over,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
 from .terminal import echo, secho
@@ -93,7 +93,7 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
             runner.store = store = open_store(ctx, store_url, workflow_path)
             result = run_parallel(jobs, make, runner, ctx.plugins, store_url or default_store_url(ctx, workflow_path), paths)
         else:
-            result = runner.run(paths, progress=_Progress if sys.stderr.isatty() else None)
+            result = runner.run(paths, progress=lambda files: progress_over(files, "deals"))
         if not dry_run:
             store.finish_run(runner.run_id, "failed" if result.errors else "ok",
                              result.summary(dry_run))
@@ -118,15 +118,6 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     else:
         _report(result, dry_run, fmt, workflow)
     sys.exit(EXIT_ERRORS if result.errors else EXIT_OK)
-
-
-class _Progress:
-    def __init__(self, files: list[str]):
-        self.files = files
-
-    def __iter__(self):
-        with click.progressbar(self.files, label="deals", file=sys.stderr) as bar:
-            yield from bar
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:
