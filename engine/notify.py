@@ -65,7 +65,7 @@ class Notifier:
         wf = self.workflow
         stage = wf.stage_by_id.get(event.stage or "")
         job = wf.job_by_id.get((event.data or {}).get("job", ""))
-        return {"event": event.to_json(), "deal": deal or {}, "workflow": {"name": wf.name}, "locale": wf.locale,
+        return {"event": event.to_json(), "deal": deal or {}, "workflow": {"name": wf.name, "currency": wf.currency}, "locale": wf.locale,
                 "stage_name": stage.text(wf.locale) if stage else (event.stage or ""),
                 "job": {"id": job.id, "owner": job.owner, "title": job.text(wf.locale)} if job else None,
                 "job_title": job.text(wf.locale) if job else "", "now": event.at.isoformat()}

@@ -109,3 +109,11 @@ def test_done_and_approve_refuse_what_run_refuses_and_change_nothing(cli, projec
         run = cli("run", str(path), *project.args("--now", "2026-01-07"))
         assert run.exit_code == 1, (name, run.output)
         path.unlink()
+
+
+def test_done_on_a_file_that_does_not_parse_reports_the_parse_error_with_its_position(cli, project):
+    broken = project.deals / "broken.yaml"
+    broken.write_text("id: X\nname: [unclosed\n")
+    result = cli("done", "X", "verify", "--deals", broken, "-w", project.workflow)
+    assert result.exit_code == 2
+    assert "broken.yaml:3:1: error: YAML syntax error" in result.output, result.output

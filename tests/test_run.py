@@ -371,3 +371,21 @@ def test_run_text_shows_unsupported_stage_claims(cli, project):
     result = cli("run", str(project.deals), *project.args("--now", "2026-01-02"))
     assert result.exit_code == 0
     assert "claim    H claims proposed; the facts say prospect: missing jobs verify, agenda" in result.stdout
+
+
+def test_run_text_names_the_metric_of_an_alert_never_none(cli, tmp_path):
+    project = Project(tmp_path, TARGETED)
+    project.deal("A")
+    result = cli("run", str(project.deals), *project.args("--now", "2026-01-06"))
+    line = next(x for x in result.stdout.splitlines() if x.startswith("metric_alert"))
+    assert "None" not in line and "qualified-share = 0.0 (target >= 0.5)" in line
+
+
+def test_a_message_carries_the_workflow_currency_when_the_deal_gives_none(cli, tmp_path):
+    project = Project(tmp_path, WORKFLOW + "channels:\n  console: {use: console}\n"
+                      "notifications:\n  - {on: stage_entered, channel: console, to: ops@example.com}\n")
+    project.deal("A")  # amount 1000, no currency; the workflow's is EUR
+    result = cli("run", str(project.deals), *project.args("--now", "2026-01-02"))
+    assert result.exit_code == 0
+    amount = [line for line in result.output.splitlines() if "Amount:" in line]
+    assert amount and all(line.rstrip().endswith("EUR") for line in amount), result.output

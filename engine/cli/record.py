@@ -21,15 +21,20 @@ def locate_deal(deal: str, paths: list[str]) -> tuple[str, str]:
             raise click.UsageError(f"{deal} holds {len(docs)} deals: name the deal by its id")
         return deal, str(docs[0].deal.get("id"))
     ids = []
+    unreadable: list[Diagnostic] = []
     for file in find_files(paths):
         try:
             _, docs = read_deals(file)
-        except FlowctlError:
+        except FlowctlError as exc:
+            unreadable.extend(exc.diagnostics)  # the deal may be in it: say why it could not be read
             continue
         for doc in docs:
             if str(doc.deal.get("id")) == deal:
                 return file, deal
             ids.append(str(doc.deal.get("id")))
+    if unreadable:
+        raise FlowctlError(unreadable + [Diagnostic(deal, f"no deal with id '{deal}' in the files that could be read"
+                                                        f"{did_you_mean(deal, ids)}")])
     raise FlowctlError(Diagnostic(deal, f"no deal with id '{deal}' in {', '.join(paths)}{did_you_mean(deal, ids)}"))
 
 

@@ -159,14 +159,14 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
         for a in result.actions:
             echo(f"  action  {a['deal']}: {a['action']} ({a['job']})")
         for e in result.events:
-            echo(f"  event   {e.kind} {e.deal} [{e.stage}]")
+            echo(f"  event   {e.kind} {_event_subject(e)}")
         for n in result.notifications:
             echo(f"  notify  {n['channel']} to {n['to']}: {n['subject']}")
         for s in result.skipped:
             echo(f"  skip    {s['what']} ({s['why']})")
     elif sum(result.events_by_kind.values()) <= 50:
         for e in result.events:
-            echo(f"{e.kind:16} {e.deal} [{e.stage}] {e.at.isoformat()}")
+            echo(f"{e.kind:16} {_event_subject(e)} {e.at.isoformat()}")
     stages = summary["by_stage"]
     order = {s.id: s.index for s in workflow.stages}
     echo(f"{summary['deals']} deal(s): " + ", ".join(
@@ -187,6 +187,15 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
     if c.get("dead"):
         warn(f"{c['dead']} message(s) dead (failed their channel's max_attempts): not tried again until "
              "`flowctl run --retry-dead`")
+
+
+def _event_subject(e) -> str:
+    """What an event is about: a deal in a stage, or a metric off its target (no deal)."""
+    if e.deal is None:
+        d = e.data or {}
+        group = f"[{d['group_by']}={d['group']}]" if d.get("group_by") else ""
+        return f"{d.get('metric', '-')}{group} = {d.get('value')} (target {d.get('target')})"
+    return f"{e.deal} [{e.stage}]"
 
 
 def _plan_body(result) -> dict:
