@@ -79,10 +79,19 @@ def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, wh
                     if left_out is not None:
                         left_out.append(deal_id)
                     continue
-            state = evaluate(cw, deal, day, facts(deal_id) if facts else Facts(), file=file)
+            try:
+                state = evaluate(cw, deal, day, facts(deal_id) if facts else Facts(), file=file)
+            except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
+                # A value no check foresaw: this deal's error, never the command's (issue 12).
+                yield Item(file, deal_id, None, found + [cannot_evaluate(doc, exc)], doc)
+                continue
             if found:
                 state.warnings = warnings_of(found)
             yield Item(file, deal_id, state, found, doc)
+
+
+def cannot_evaluate(doc: DealDoc, exc: BaseException) -> Diagnostic:
+    return Diagnostic(doc.file, f"cannot evaluate this deal: {type(exc).__name__}: {exc}", doc.prefix + ("id",))
 
 
 def duplicate_id(doc: DealDoc, deal_id: str) -> Diagnostic:

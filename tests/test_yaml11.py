@@ -116,3 +116,20 @@ def test_a_deal_with_20000_unknown_job_keys_gets_every_one_positioned(cli, proje
     found = json.loads(result.stdout)["diagnostics"]
     assert len(found) == 20000
     assert all(d["line"] == 4 + int(d["path"].rsplit("-", 1)[1]) for d in found)
+
+
+def test_a_deal_whose_evaluation_fails_unforeseen_is_that_deals_error(cli, project, monkeypatch):
+    import flowctl.pipeline  # the module the CLI runs (engine/ installed as flowctl)
+    real = flowctl.pipeline.evaluate
+
+    def flaky(cw, deal, *args, **kwargs):
+        if deal.get("id") == "BAD":
+            raise OverflowError("date value out of range")
+        return real(cw, deal, *args, **kwargs)
+
+    monkeypatch.setattr(flowctl.pipeline, "evaluate", flaky)
+    project.deal("GOOD")
+    project.deal("BAD")
+    result = cli("status", str(project.deals), "-w", str(project.workflow), "--now", "2026-01-05")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot evaluate this deal: OverflowError: date value out of range" in result.output
