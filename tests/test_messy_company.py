@@ -110,3 +110,17 @@ def test_impact_of_the_overlay_says_which_deals_gain_a_warning():
     gained = {w["deal"]: w["gained"] for w in data["warnings"]}
     assert any("unknown job 'survey'" in g for g in gained["D03"])
     assert any("field 'region'" in g for g in gained["D12"])  # the base did not declare region: it was a key
+
+
+def test_the_report_lists_the_problems_and_the_unsupported_claims(tmp_path):
+    out = tmp_path / "report.md"
+    result = invoke("report", "-w", MESSY / "workflow.yaml", MESSY / "deals", "--now", NOW, "-o", out)
+    assert result.exit_code == 1  # three deals left out, each named
+    text = out.read_text("utf-8")
+    section = text.split("## Problems in the deal files", 1)[1]
+    assert section.count("| error |") == 3
+    assert section.count("| warning |") == sum(len(w) for _, _, w in EXPECTED.values())
+    assert "| D15 | claim | claims proposed; the facts say qualified: missing jobs agenda; failing gates roi-ok |" in section
+    html = tmp_path / "report.html"
+    invoke("report", "-w", MESSY / "workflow.yaml", MESSY / "deals", "--now", NOW, "-o", html, "--locale", "es")
+    assert "Problemas en los archivos de oportunidades" in html.read_text("utf-8")

@@ -17,6 +17,7 @@ from ..compiled import CompiledWorkflow
 from ..deals import find_files
 from ..diagnostics import Diagnostic
 from ..durations import parse_duration
+from ..summary import claim_text
 from ..backtest import backtest, parse_every, schedule
 from ..forecasting import ForecastFailed, run_method, slim_for_forecast
 from ..hooktypes import ForecastInput
@@ -35,6 +36,9 @@ def _deals_argument(fn: Any) -> Any:
     return click.argument("deals", nargs=-1, type=click.Path())(fn)
 
 
+MAX_PROBLEMS = 200  # rows of the report's list of problems (the command lists them all)
+
+
 class Stream:
     """Deal states from files, one at a time; deals with errors are kept aside."""
 
@@ -48,6 +52,8 @@ class Stream:
         self.when = as_of.date() if as_of is not None else None
         self.day = self.when or self.today  # the date the figures are as of
         self.errors: list[Diagnostic] = []
+        self.warnings: list[Diagnostic] = []  # what the workflow does not know: the deals are still counted
+        self.claims: list[tuple[str, str]] = []  # (deal, an unsupported `stage:` claim)
         self.count = 0
         self.left_out: list[str] = []  # deals with no dated fact by --as-of: they did not exist yet
 
@@ -58,7 +64,18 @@ class Stream:
                     self.errors.extend(d for d in item.diagnostics if d.severity == "error")
                     continue
                 self.count += 1
+                if item.diagnostics and len(self.warnings) < MAX_PROBLEMS:
+                    self.warnings.extend(d for d in item.diagnostics if d.severity == "warning")
+                claim = claim_text(item.state.claim)
+                if claim and len(self.claims) < MAX_PROBLEMS:
+                    self.claims.append((item.state.id, claim))
                 yield item
+
+    def problems(self) -> list[dict]:
+        """The report's list of problems: deals left out, warnings, unsupported claims (the first few)."""
+        out = [{"severity": d.severity, "where": d.file + (f":{d.line}" if d.line else ""), "message": d.message}
+               for d in (self.errors + self.warnings)[:MAX_PROBLEMS]]
+        return out + [{"severity": "claim", "where": deal, "message": text} for deal, text in self.claims]
 
     def states(self) -> Iterator[Any]:
         return (item.state for item in self.items())

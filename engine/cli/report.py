@@ -145,7 +145,8 @@ def report(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, outp
                                 capacity=capacity, weeks=weeks, trials=trials,
                                 meta={"now": stream.today.isoformat(),
                                       "as_of": stream.when.isoformat() if stream.when else None,
-                                      "skipped": len(stream.errors), "template": name},
+                                      "skipped": len(stream.errors), "template": name,
+                                      "problems": stream.problems()},
                                 catalogs=templates.catalogs)
     finally:
         if store is not None:
