@@ -202,6 +202,10 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
                 file, base = where(job, "with")
                 for d in SchemaValidator(action_schemas[job["uses"]]).diagnostics(job.get("with") or {}, file, base):
                     loaded.diagnostics.append(d)
+            named = (job.get("with") or {}).get("channel") if job.get("uses") == "notify" else None
+            if isinstance(named, str) and named not in (merged.get("channels") or {}) and named != "console":
+                known = list(merged.get("channels") or {}) + ["console"]  # else the run fails at the deal, not here
+                loaded.error(where(job, "with"), f"no channel '{named}' under channels:{did_you_mean(named, known)}")
         for gate in stage.get("gates") or []:
             if gate.get("when") is not None:
                 _check_expression(gate, "when", dschema, loaded)

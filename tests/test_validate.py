@@ -610,3 +610,17 @@ def test_extends_reaches_only_workflow_files_and_shows_nothing_of_others(tmp_pat
     assert result.exit_code == 2, result.output
     assert f"extends: '{target}' is not a workflow" in result.output or "must be a mapping" in result.output
     assert not any(secret in result.output for secret in ("hunter2", "s3cr3t", "Secret customer", "99"))
+
+
+def test_a_notify_job_naming_a_channel_the_workflow_does_not_have_is_found_with_the_rest(tmp_path):
+    """One pass: the unknown channel of a notify job beside the other problems of the file."""
+    write(tmp_path, "wf.yaml", (
+        "flowctl: 1\nname: x\nchannels:\n  email: {use: console}\n"
+        "notifications:\n  - {on: stage_entered, channel: chat, to: ops@example.com}\nstages:\n"
+        "  - id: a\n    jobs:\n      - {id: tell, uses: notify, with: {channel: emial, to: legal@example.com}}\n"
+        "  - id: won\n    terminal: true\n"))
+    result = invoke("validate", "wf.yaml", cwd=tmp_path)
+    assert result.exit_code == 2
+    lines = diagnostic_lines(result)
+    assert any("no channel 'emial' under channels: (did you mean 'email'?)" in line for line in lines), lines
+    assert any("no channel 'chat'" in line and "[$.notifications[0].channel]" in line for line in lines), lines
