@@ -113,11 +113,10 @@ def check_deal(cw: CompiledWorkflow, doc: DealDoc) -> list[Diagnostic]:
         return [(i, e) for i, e in enumerate(value) if isinstance(e, dict)] if isinstance(value, list) else []
 
     for path, value in _dates(deal, mapping, entries):
-        if value.__class__ is str and not _real_date(value):
-            problem("bad_date" if len(path) == 1 else "bad_entry", path, f"{value!r} is not a date on the calendar")
-        elif value.__class__ is str and _DATE.match(value) and not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
-            problem("bad_date" if len(path) == 1 else "bad_entry", path,
-                    f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with")
+        if value.__class__ is str:
+            why = _date_problem(value)
+            if why is not None:
+                problem("bad_date" if len(path) == 1 else "bad_entry", path, why)
     unknown = 0
     for job_id in mapping("jobs"):
         if job_id not in wf.job_by_id:
@@ -157,6 +156,16 @@ MAX_SUGGESTIONS = 50  # "did you mean" hints per deal
 
 
 @functools.lru_cache(maxsize=4096)  # a pipeline's deals share a few hundred distinct days
+def _date_problem(value: str) -> str | None:
+    """Why a date-shaped text is no date flowctl computes with (None: it is one, or it has
+    another shape, which is the schema's to judge)."""
+    if not _real_date(value):
+        return f"{value!r} is not a date on the calendar"
+    if _DATE.match(value) and not FIRST_YEAR <= int(value[:4]) <= LAST_YEAR:
+        return f"{value[:10]} is outside the years {FIRST_YEAR}-{LAST_YEAR} that flowctl computes with"
+    return None
+
+
 def _real_date(value: str) -> bool:
     """Not a date-shaped text of a day that does not exist (30 February, 25 o'clock);
     text of another shape is the schema's to judge."""

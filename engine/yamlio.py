@@ -305,7 +305,8 @@ def _build(loader: Loader, node: yaml.Node) -> Any:
                 key = loader.construct_object(key_node)
                 if not isinstance(key, str):
                     raise _key_type_error(key_node, key)
-            _keep_id_text(key_node, value_node)
+            if key == "id":
+                _keep_id_text(key_node, value_node)
             if key in out:
                 raise _Unusual  # the whole constructor says where, as a DuplicateKeyError
             out[key] = _build(loader, value_node)
