@@ -122,7 +122,7 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
     the origins (else `origins` of them, `step` days apart, the last one horizon days ago)."""
     options = options or {}
     by = tuple(options.get("by") or ())
-    dates = sorted(dates) if dates else origin_dates(now, horizon, origins, step)
+    dates = sorted(set(dates) if dates else set(origin_dates(now, horizon, origins, step)))  # each origin once
     unfinished = [o for o in dates if o + dt.timedelta(days=horizon) > now]  # what they forecast is not known yet
     dates = [o for o in dates if o not in unfinished]
     at_origin: dict[dt.date, list[SlimState]] = {o: [] for o in dates}

@@ -29,3 +29,24 @@ def test_default_is_the_lowest_error_with_enough_history():
     assert name == FALLBACK_METHOD and "too little history" in why
     name, why = choose_default(methods(weighted=(0.1, 6), historical=(0.1, 6)))
     assert name == "weighted" and "tie" in why
+
+
+@pytest.mark.parametrize("step", ["0d", "0w", "0mo"])
+def test_a_backtest_step_of_nothing_is_a_usage_error(step, tmp_path):
+    from clirun import invoke
+    from conftest import Project
+    project = Project(tmp_path)
+    project.deal("A")
+    result = invoke("forecast", "--backtest", "--step", step, "-w", project.workflow, project.deals, "--now", "2026-06-01")
+    assert result.exit_code == 2, result.output
+    assert "--step" in result.output and "Traceback" not in result.output
+
+
+def test_repeated_origins_are_backtested_once(tmp_path):
+    from clirun import invoke
+    from conftest import Project
+    project = Project(tmp_path)
+    project.deal("A")
+    result = invoke("forecast", "--backtest", "--from", "2026-01-01", "--to", "2026-01-01", "-w", project.workflow,
+                    project.deals, "--now", "2026-06-01", "--format", "json")
+    assert result.exit_code in (0, 1), result.output

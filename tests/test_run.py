@@ -100,6 +100,29 @@ def test_saved_plan_applies_exactly_and_refuses_after_a_change(cli, project, tmp
     assert "D1.yaml changed" in refused.stderr
 
 
+PLAN_DAMAGE = [("drop", key) for key in ("workflow", "workflow_digest", "deals", "now", "files", "transitions",
+                                          "actions", "events", "notifications")] + [
+    ("set", ("workflow", 3)), ("set", ("deals", "deals/")), ("set", ("deals", [1, 2])), ("set", ("now", "soon")),
+    ("set", ("files", [])), ("set", ("events", {})), ("set", ("store", ["sqlite:///x.db"])), ("set", ("version", 99))]
+
+
+@pytest.mark.parametrize("how, what", PLAN_DAMAGE, ids=lambda v: str(v))
+def test_a_malformed_plan_is_refused_with_a_message_and_creates_no_store(cli, project, tmp_path, how, what):
+    project.deal("D1")
+    plan = tmp_path / "plan.json"
+    assert cli("run", project.deals, *project.args("--now", "2026-01-20", "--dry-run", "--save-plan", plan)).exit_code == 0
+    data = json.loads(plan.read_text())
+    if how == "drop":
+        del data[what]
+    else:
+        data[what[0]] = what[1]
+    plan.write_text(json.dumps(data))
+    refused = cli("run", "--plan", plan)
+    assert refused.exit_code == 2, refused.output
+    assert f"{plan}: error: not a flowctl plan" in refused.stderr and "Traceback" not in refused.output
+    assert not (project.root / "state.db").exists()
+
+
 def test_bad_deal_is_reported_others_processed_and_store_untouched(cli, project):
     project.deal("GOOD")
     bad = project.deals / "bad.yaml"

@@ -261,6 +261,8 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     --origins/--step), each date's forecast, actual, error and whether P10-P90 held it."""
     horizon_days = _days_option(horizon, "--horizon")
     step_days = _days_option(step, "--step")
+    if step_days < 1:
+        raise click.BadParameter(f"{step!r}: origins must be at least a day apart", param_hint="--step")
     try:
         step_every = parse_every(every)
     except ValueError as exc:

@@ -246,7 +246,25 @@ def _read_plan(path: str) -> dict:
         raise FlowctlError(Diagnostic(path, f"not a flowctl plan: {exc}"))
     if not isinstance(plan, dict) or plan.get("version") != PLAN_VERSION:
         raise FlowctlError(Diagnostic(path, "not a flowctl plan (or one from another version)"))
+    wrong = [key for key, kind in _PLAN_KEYS.items() if not isinstance(plan.get(key), kind)]
+    if plan.get("store") is not None and not isinstance(plan["store"], str):
+        wrong.append("store")
+    if not wrong:
+        try:
+            dt.date.fromisoformat(plan["now"])
+        except ValueError:
+            wrong.append("now")
+    if not wrong and not all(isinstance(p, str) for p in plan["deals"]):
+        wrong.append("deals")
+    if wrong:
+        raise FlowctlError(Diagnostic(path, f"not a flowctl plan: {', '.join(wrong)} missing or malformed "
+                                            "(make it again with run --dry-run --save-plan)"))
     return plan
+
+
+# What a plan holds, as _write_plan writes it (a plan is a file: it may have been edited).
+_PLAN_KEYS: dict[str, type] = {"workflow": str, "workflow_digest": str, "deals": list, "now": str, "files": dict,
+                               "transitions": list, "actions": list, "events": list, "notifications": list}
 
 
 def _check_plan(ctx: Context, plan: dict, workflow, workflow_path: str, store, paths: list[str], day: dt.date) -> None:
