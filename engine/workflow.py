@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import expressions
+from . import expressions, template_checks
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean, has_errors
 from .durations import parse_duration
 from .extends import annotate, duplicate_ids, merge, strip, where
@@ -254,7 +254,10 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
         if not isinstance(name, str):
             return
         try:
-            templates.env.get_template(name)
+            template = templates.env.get_template(name)
+            if syntax:  # a notification's: it is rendered for every deal
+                source = templates.env.loader.get_source(templates.env, name)[0]
+                _check_template_tree(templates.env.parse(source), element, key, f"template '{name}'")
         except jinja2.TemplateNotFound as exc:
             if exc.name == name:
                 loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'})")
@@ -266,12 +269,20 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
         except Exception as exc:  # unreadable, binary, a name leaving its folder: bad input either way
             loaded.error(where(element, key), f"template '{name}' cannot be read: {exc}")
 
+    def _check_template_tree(tree: Any, element: dict, key: str, what: str) -> None:
+        why = template_checks.refused(tree)
+        if why:
+            loaded.error(where(element, key), f"{what} would be refused at run time: {why}")
+        slow = template_checks.runaway(tree)
+        if slow:
+            loaded.error(where(element, key), f"{what}: {slow}", severity="warning")
+
     for rule in merged.get("notifications") or []:
         exists(rule, "template", rule.get("template"))
         for key in ("subject", "to"):
             if isinstance(rule.get(key), str):
                 try:
-                    templates.env.parse(rule[key])
+                    _check_template_tree(templates.env.parse(rule[key]), rule, key, f"`{key}`")
                 except jinja2.TemplateSyntaxError as exc:
                     loaded.error(where(rule, key), f"`{key}` does not parse as a template: {exc.message}")
     for stage in merged.get("stages") or []:
@@ -300,6 +311,9 @@ def _check_expression(element: dict, key: str, dschema: dict, loaded: Loaded, ex
     internal = expressions.internals_used(expr)
     if internal:
         loaded.error(where(element, key), internal)
+    slow = template_checks.runaway(expr)
+    if slow:
+        loaded.error(where(element, key), slow, severity="warning")
     unknown = sorted(expressions.names_used(expr) - set(expressions.NAMES) - set(extra_names))
     if unknown:
         loaded.error(where(element, key), f"unknown name '{unknown[0]}': expressions can use {', '.join(expressions.NAMES + extra_names)}")
