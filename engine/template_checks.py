@@ -7,10 +7,11 @@ from __future__ import annotations
 from jinja2 import nodes
 from jinja2.sandbox import MAX_RANGE
 
-from .expressions import _is_internal
+from .expressions import MAX_WIDTH, _is_internal
 from .sandbox_limits import MAX_PIECES
 
-_BOUNDED = {"slice": MAX_PIECES, "batch": MAX_PIECES, "center": 1_000_000}  # filter -> the limit of its 1st argument
+# filter -> the sandbox's limit of its first argument
+_BOUNDED = {"slice": MAX_PIECES, "batch": MAX_PIECES, "center": MAX_WIDTH, "indent": MAX_WIDTH, "wordwrap": MAX_WIDTH}
 
 
 def refused(tree: nodes.Node) -> str | None:
