@@ -2,6 +2,7 @@
 check what the schema cannot (ids, references, order, expressions), build the model."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ class Loaded:
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.refused: dict | None = None  # a lone workflow file the schema refused, for the checks beyond it
 
     def error(self, src: tuple[str, tuple], message: str, severity: str = "error", at_key: bool = False) -> None:
         d = Diagnostic(src[0], message, src[1], severity)
@@ -103,6 +105,9 @@ def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidat
         loaded.diagnostics.extend(problems)
         if problems:
             _lenient_checks(doc, display, loaded)  # report what else is wrong in this file too
+            if not chain and "extends" not in doc:
+                with contextlib.suppress(Exception):  # a shape annotate does not expect: no checks beyond
+                    loaded.refused = annotate(doc, display)
             return None
         _check_ids_in_file(doc, display, loaded)
         chain.append((display, annotate(doc, display)))
@@ -399,20 +404,46 @@ def load_workflow(path: str | os.PathLike, registry: Any = None) -> tuple[Workfl
     validator = workflow_validator()
     merged = read_chain(path, loaded, validator)
     if merged is not None:
-        check(merged, loaded,
-              known_actions=registry.action_names() if registry else None,
-              known_channels=registry.channel_names() if registry else None,
-              known_metric_kinds=registry.metric_kind_names() if registry else None,
-              channel_schemas={n: c.config_schema for n, c in registry.channel_types().items()} if registry else None,
-              action_schemas={n: a.with_schema for n, a in registry.actions().items()} if registry else None)
-        if registry is not None:
-            from .templating import Templates
-            check_templates(merged, loaded, Templates.for_workflow(str(path), registry.template_dirs()))
+        _all_checks(merged, loaded, registry, path)
+    elif loaded.refused is not None:
+        _checks_beyond_the_schema(loaded.refused, loaded, registry, path)
     locate_all(loaded.diagnostics, loaded.texts)
     diagnostics = sorted(loaded.diagnostics, key=lambda d: d.sort_key())
     if merged is None or has_errors(diagnostics):
         return None, diagnostics
     return build(merged, str(path)), diagnostics
+
+
+def _all_checks(merged: dict, loaded: Loaded, registry: Any, path: str | os.PathLike) -> None:
+    check(merged, loaded,
+          known_actions=registry.action_names() if registry else None,
+          known_channels=registry.channel_names() if registry else None,
+          known_metric_kinds=registry.metric_kind_names() if registry else None,
+          channel_schemas={n: c.config_schema for n, c in registry.channel_types().items()} if registry else None,
+          action_schemas={n: a.with_schema for n, a in registry.actions().items()} if registry else None)
+    if registry is not None:
+        from .templating import Templates
+        check_templates(merged, loaded, Templates.for_workflow(str(path), registry.template_dirs()))
+
+
+def _checks_beyond_the_schema(doc: dict, loaded: Loaded, registry: Any, path: str | os.PathLike) -> None:
+    """validate says every problem of a file in one pass: the checks a schema-valid file
+    gets also run on one the schema refused, and what they find stands unless it is about
+    a part the schema refused already (or was said already)."""
+    refused = [d.path for d in loaded.diagnostics]
+    said = {(d.file, d.path, d.message) for d in loaded.diagnostics}
+    beyond = Loaded()
+    beyond.texts = loaded.texts
+    try:
+        _all_checks(doc, beyond, registry, path)
+    except Exception:  # a part of a shape the checks do not expect: what they found until then stands
+        pass
+    for d in beyond.diagnostics:
+        if (d.file, d.path, d.message) in said:
+            continue
+        if any(d.path[:len(r)] == r or r[:len(d.path)] == d.path for r in refused):
+            continue  # about a part the schema refused (or around it): one message is enough
+        loaded.diagnostics.append(d)
 
 
 def merged_document(path: str | os.PathLike) -> dict:

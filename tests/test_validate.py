@@ -624,3 +624,43 @@ def test_a_notify_job_naming_a_channel_the_workflow_does_not_have_is_found_with_
     lines = diagnostic_lines(result)
     assert any("no channel 'emial' under channels: (did you mean 'email'?)" in line for line in lines), lines
     assert any("no channel 'chat'" in line and "[$.notifications[0].channel]" in line for line in lines), lines
+
+
+# One pass: every problem of a workflow file at once, even when the schema refuses part of it.
+ONE_PASS_BASE = """\
+flowctl: 1
+name: t
+stages:
+  - id: a
+    probability: 0.2
+    jobs:
+      - {id: j1, due: 3d}
+      - {id: j2, uses: nosuch}
+    gates:
+      - {id: g, when: "deal.undeclared > 1"}
+  - id: b
+    probability: 0.5
+  - id: c
+    terminal: true
+notifications:
+  - {on: job_overdue, channel: nochannel, subject: "{{ deal.__class__ }}"}
+"""
+SCHEMA_BREAKS = [("probability: 0.2", "probability: 2"), ("{id: j1, due: 3d}", "{id: j1, due: soon}"),
+                 ("  - id: b\n", "  - id: b\n    bogus: 1\n"), ("name: t\n", "name: t\nunknown_top: x\n")]
+
+
+@pytest.mark.parametrize("old, new", SCHEMA_BREAKS)
+def test_validate_reports_every_problem_of_a_file_in_one_pass(tmp_path, old, new):
+    from clirun import invoke
+
+    def messages(text: str) -> set[str]:
+        path = tmp_path / "wf.yaml"
+        path.write_text(text)
+        out = invoke("validate", "-w", path, path).output
+        return {line.split(": error: ", 1)[1] for line in out.splitlines() if ": error: " in line}
+
+    semantic = messages(ONE_PASS_BASE)
+    assert len(semantic) >= 4, semantic  # action, channel, subject, field: the checks beyond the schema
+    broken = messages(ONE_PASS_BASE.replace(old, new, 1))
+    assert semantic <= broken, semantic - broken  # fixing the schema's problem reveals nothing new
+    assert len(broken) > len(semantic)
