@@ -146,9 +146,13 @@ def test_text_output_names_the_bad_file_line_and_column(cli, project):
     assert "Traceback" not in result.output
 
 
-FLAKY = WORKFLOW.replace("      - {id: meet, required: false}\n",
-                         "      - {id: meet, required: false}\n"
-                         "      - {id: auto, uses: flaky, retry: {attempts: 3, backoff: 1ms}}\n")
+def with_auto_job(spec: str) -> str:
+    """The test workflow with one more job in its first stage, after `meet`."""
+    meet = "      - {id: meet, required: false}\n"
+    return WORKFLOW.replace(meet, meet + f"      - {spec}\n")
+
+
+FLAKY = with_auto_job("{id: auto, uses: flaky, retry: {attempts: 3, backoff: 1ms}}")
 
 
 def test_action_is_retried_recorded_and_not_repeated(cli, tmp_path, monkeypatch):
@@ -336,9 +340,7 @@ def test_progress_shows_on_a_terminal_and_not_when_piped(project):
     assert b"deals" in out and b"100%" in out
 
 
-COUNTED = WORKFLOW.replace("      - {id: meet, required: false}\n",
-                           "      - {id: meet, required: false}\n"
-                           "      - {id: auto, uses: count}\n")
+COUNTED = with_auto_job("{id: auto, uses: count}")
 
 
 def test_an_action_gets_a_stable_idempotency_key(cli, tmp_path, monkeypatch):

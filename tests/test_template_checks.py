@@ -59,9 +59,9 @@ def test_validate_names_an_inline_subject_and_warns_on_a_runaway_one(tmp_path):
     refused = _validate(tmp_path, "notifications:\n  - {on: job_overdue, channel: console, "
                                   "subject: \"{{ deal._secret }}\"}\n")
     assert refused.exit_code == 2 and "`subject` would be refused at run time" in refused.output
-    runaway = _validate(tmp_path / "b" if (tmp_path / "b").mkdir() is None else tmp_path,
-                        "notifications:\n  - {on: job_overdue, channel: console, "
-                        "to: \"{{ [1]|slice(300000000)|first }}\"}\n")
+    (tmp_path / "b").mkdir()
+    runaway = _validate(tmp_path / "b", "notifications:\n  - {on: job_overdue, channel: console, "
+                                        "to: \"{{ [1]|slice(300000000)|first }}\"}\n")
     assert runaway.exit_code == 0 and "warning: `to`: `slice` is asked for 300,000,000" in runaway.output
 
 
