@@ -6,13 +6,13 @@ once per command, never per deal, so plugins cost nothing on the hot path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from .hooktypes import Action, ChannelType, ForecastMethod, MetricKind
-    from .store import Store
+    from .store import Event, Store
 
 hookspec = pluggy.HookspecMarker("flowctl")
 hookimpl = pluggy.HookimplMarker("flowctl")
@@ -101,9 +101,9 @@ def flowctl_actions() -> "list[Action]":
 def flowctl_forecast_methods() -> "list[ForecastMethod]":
     """Forecasting methods this plugin provides (``flowctl forecast --method NAME``).
 
-    Called once per command. ``forecast(input)`` receives every deal's state (a
-    ``flowctl.metrics.SlimState``), the workflow, today, the horizon in days and the
-    store, and returns a JSON-able dict
+    Called once per command. ``forecast(input)`` receives a :class:`flowctl.ForecastInput`:
+    every deal's state (a :class:`flowctl.SlimState`), the workflow, today, the horizon in
+    days and the store, and returns a JSON-able dict
     with at least ``expected``, ``p10``, ``p50`` and ``p90``.
 
     :return: a list of forecasting methods; every plugin's lists are joined.
@@ -118,9 +118,11 @@ def flowctl_forecast_methods() -> "list[ForecastMethod]":
 def flowctl_metric_kinds() -> "list[MetricKind]":
     """Metric kinds this plugin adds (``kind: NAME`` under ``metrics:``).
 
-    Called once per command. ``compute(config, states, workflow, now)`` (``states``:
-    a ``flowctl.metrics.SlimState`` per deal, no jobs or gates) returns the
-    metric's value (a number, or a JSON-able dict for grouped values).
+    Called once per command. ``make(config, workflow, now)`` returns a new
+    :class:`flowctl.MetricAccumulator` for one metric: its ``add(state)`` is fed each
+    deal that passed the metric's ``where:`` (a :class:`flowctl.SlimState`, no jobs or
+    gates), one at a time, and ``result()`` gives ``(value, extra figures)`` (the value:
+    a number, or a JSON-able dict for grouped values).
 
     :return: a list of metric kinds; every plugin's lists are joined.
     """
@@ -158,7 +160,7 @@ def flowctl_report_formats() -> "dict[str, str]":
 # ---------------------------------------------------------------------------
 
 @hookspec
-def flowctl_run_finished(summary: dict, events: list) -> None:
+def flowctl_run_finished(summary: dict[str, Any], events: list[Event]) -> None:
     """Called once at the end of ``flowctl run`` (not on ``--dry-run``).
 
     :param summary: the run summary, as in ``run --format json`` (``summary["events"]``

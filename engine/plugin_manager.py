@@ -23,7 +23,7 @@ import pluggy
 from . import hookspecs
 from .diagnostics import Diagnostic, FlowctlError
 from .hooktypes import Action, ChannelType, ForecastMethod, MetricKind
-from .store import StoreError
+from .store import Event, StoreError
 
 DEFAULT_PLUGINS = (
     "flowctl.plugins.sqlite_store",
@@ -246,7 +246,7 @@ class Plugins:
     def report_formats(self) -> dict[str, str]:
         return self._report_formats
 
-    def run_finished(self, summary: dict, events: list) -> None:
+    def run_finished(self, summary: dict[str, Any], events: list[Event]) -> None:
         self._call("flowctl_run_finished", summary=summary, events=events)
 
     # -- names, for checking workflows --

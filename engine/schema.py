@@ -12,7 +12,7 @@ import json
 import math
 import re
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import jsonschema
 import jsonschema_rs
@@ -24,7 +24,7 @@ Problem = tuple[tuple, str, bool]  # (path, message, points at the key rather th
 
 @functools.lru_cache(maxsize=None)
 def _shipped(name: str) -> str:
-    return resources.files("flowctl").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    return (resources.files("flowctl") / "schemas" / f"{name}.schema.json").read_text("utf-8")
 
 
 def base_schema(name: str) -> dict:
@@ -157,7 +157,9 @@ def _short(value: Any) -> str:
 
 def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
     path = tuple(error.absolute_path)
-    v, schema, inst = error.validator, error.schema, error.instance
+    v, inst = error.validator, error.instance
+    value: Any = error.validator_value  # the schema's value for this keyword (types say it may be unset)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
     if v == "additionalProperties" and isinstance(inst, dict):
         known = list(schema.get("properties", {}))
         patterns = list(schema.get("patternProperties", {}))
@@ -169,7 +171,7 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
     if v in ("oneOf", "anyOf") and error.context:
         # Explain the branch meant for this kind of value: the one that did not fail
         # on the value's type itself.
-        branches: dict[int, list] = {}
+        branches: dict[str | int, list[jsonschema.ValidationError]] = {}
         for sub in error.context:
             branches.setdefault(sub.schema_path[0], []).append(sub)
         fitting = [errs for errs in branches.values()
@@ -181,29 +183,28 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[Problem]:
         yield (path, f"{_short(inst)} is not valid here: {_describe(schema)}", False)
         return
     if v == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        expected = " or ".join(value) if isinstance(value, list) else value
         yield (path, f"expected {expected}, got {_type_name(inst)} {_short(inst)}", False)
     elif v == "required":
-        missing = [k for k in error.validator_value if isinstance(inst, dict) and k not in inst]
+        missing = [k for k in value if isinstance(inst, dict) and k not in inst]
         for k in missing:  # one error per missing key, each naming them all: deduplicated by the caller
             yield (path, f"missing required key '{k}'", False)
     elif v == "enum":
-        choices = [c for c in error.validator_value if c is not None]
+        choices = [c for c in value if c is not None]
         yield (path, f"{_short(inst)} is not one of {', '.join(map(str, choices))}"
                + (did_you_mean(inst, map(str, choices)) if isinstance(inst, str) else ""), False)
     elif v == "const":
-        yield (path, f"must be {_short(error.validator_value)}, not {_short(inst)}", False)
+        yield (path, f"must be {_short(value)}, not {_short(inst)}", False)
     elif v == "pattern":
-        what = schema.get("description") or f"the pattern {error.validator_value}"
+        what = schema.get("description") or f"the pattern {value}"
         yield (path, f"{_short(inst)} is not valid: {what}", False)
     elif v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        yield (path, f"{_short(inst)} is out of range ({v} {error.validator_value})", False)
+        yield (path, f"{_short(inst)} is out of range ({v} {value})", False)
     elif v == "propertyNames":
         yield (path, f"bad key: {error.message}", True)
     else:
         yield (path, error.message, False)
 
 
-def _describe(schema: dict) -> str:
-    return schema.get("description") or schema.get("title") or "see flowctl schema"
+def _describe(schema: Mapping[str, Any]) -> str:
+    return str(schema.get("description") or schema.get("title") or "see flowctl schema")
