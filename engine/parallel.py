@@ -1,75 +1,55 @@
-"""`flowctl run --jobs N`: the data path on N processes of one machine.
+"""`flowctl run --jobs N`: the run's per-batch steps mapped over N processes of one machine.
 
-Each worker process takes the deal files whose path hashes to its number and runs the
-ordinary data path with its own store connection, under the parent's run id; the
-store's per-batch lock keeps concurrent writers correct. The parent journals the run,
-merges the workers' results, forgets vanished files and delivers the outbox.
+Each worker process takes the deal files whose path hashes to its number and records
+them (`runner.record_deals`) with its own store connection, under the parent's run id;
+the store's per-batch lock keeps concurrent writers correct. The parent merges the
+results and goes on with the run's own tail (alerts, digests, forgetting, delivery).
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from .deals import find_files
+from .diagnostics import Diagnostic
 from .metrics import slim_from_summary
-from .runner import RunResult, Runner
+from .run_result import RunResult
+from .run_setup import RunSetup
+from .store import Store
 
+Record = Callable[[RunSetup, Store, int, Iterable[str], RunResult], RunResult]  # runner.record_deals
 _JOB: dict[str, Any] = {}  # what forked workers inherit: no pickling of plugins or workflow
 
 
-def _work(index: int) -> tuple[RunResult, set[str]]:
+def _work(index: int) -> RunResult:
     job = _JOB
-    store = job["plugins"].open_store(job["url"]) if job["url"] else None
+    setup: RunSetup = dataclasses.replace(job["setup"], part=(index, job["n"]))
+    store = setup.plugins.open_store(job["url"])
     try:
-        runner = job["make"](store, part=(index, job["n"]))
-        runner.scan(job["paths"])
-        return runner.result, runner.seen_ids
+        return job["record"](setup, store, job["run_id"], find_files(job["paths"]), RunResult(keep_deals=job["keep"]))
     finally:
-        if store is not None:
-            store.close()
+        store.close()
 
 
-def run_parallel(n: int, make_runner: Callable[..., Runner], parent: Runner, plugins: Any, store_url: str | None,
-                 paths: list[str]) -> RunResult:
-    """Run on n worker processes; returns the merged result (in the parent's runner)."""
-    parent.start()
-    _JOB.update(make=lambda store, part: make_runner(store, part=part, run_id=parent.run_id),
-                plugins=plugins, url=store_url, n=n, paths=paths)
+def record_in_parallel(record: Record, setup: RunSetup, store: Store, run_id: int, paths: list[str],
+                       result: RunResult, n: int, store_url: str | None) -> None:
+    """`record` every deal of `paths` on n worker processes, their results merged into `result`."""
+    _JOB.update(record=record, setup=setup, url=store_url, n=n, paths=paths, run_id=run_id, keep=result.keep_deals)
     try:
         with multiprocessing.get_context("fork").Pool(n) as pool:
             outcomes = pool.map(_work, range(n))
     finally:
         _JOB.clear()
-    merged = parent.result
-    seen: set[str] = set()
-    for result, ids in outcomes:
-        _merge(merged, result)
-        for deal_id in ids & seen:
-            merged.errors += 1
-            merged.warnings.append(f"duplicate deal id '{deal_id}' in files handled by two processes")
-        seen |= ids
-    if parent.watch is not None and parent.store is not None:
+    for part in outcomes:
+        result.merge(part)
+        for deal_id in part.seen.keys() & result.seen.keys():
+            result.diagnostics.append(Diagnostic(part.seen[deal_id], f"duplicate deal id '{deal_id}' in files "
+                                                 "handled by two processes", ("id",)))
+        result.seen.update(part.seen)
+    if setup.watch is not None:
         # The workers' metrics cannot be added up: the parent reads every deal's summary back.
-        ids = sorted(seen)
+        ids = sorted(result.seen)
         for i in range(0, len(ids), 1000):
-            for record in parent.store.deals(ids[i:i + 1000]).values():
-                parent.watch.add(slim_from_summary(record.summary, parent.now))
-        parent.alerts()
-    parent.combine_digests()
-    parent.finish(paths, seen)
-    return merged
-
-
-def _merge(into: RunResult, result: RunResult) -> None:
-    for name in ("deals", "events", "diagnostics", "actions", "notifications", "transitions", "skipped", "warnings"):
-        getattr(into, name).extend(getattr(result, name))
-    into.errors += result.errors
-    for kind, count in result.events_by_kind.items():
-        into.events_by_kind[kind] = into.events_by_kind.get(kind, 0) + count
-    for key, value in result.counts.items():
-        if isinstance(value, int):
-            into.counts[key] = into.counts.get(key, 0) + value
-    for stage, row in result.by_stage.items():
-        mine = into.by_stage.setdefault(stage, {"count": 0, "amount": 0.0, "weighted": 0.0})
-        for key in mine:
-            mine[key] += row[key]
-    into.file_digests.update(result.file_digests)
+            for stored in store.deals(ids[i:i + 1000]).values():
+                setup.watch.add(slim_from_summary(stored.summary, setup.now))

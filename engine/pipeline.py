@@ -1,13 +1,17 @@
 """Reading deals as a stream: find files, read, check, evaluate, one deal at a time.
 
-Commands that only look (status, explain, metrics, forecast, report, impact) use
-`evaluate_all`; `flowctl run` has its own loop (runner.py) that also skips unchanged files.
+The one reader: `read_checked` reads and checks a file, `admit` decides whether each of
+its deals can be evaluated (no error, an id not met before), and `safely` is the net that
+turns an exception no check foresaw into that deal's error. Commands that only look
+(status, explain, metrics, forecast, report, board, impact) use `evaluate_all`;
+`flowctl run` uses the same three in its own loop (`flowctl.changed`, `flowctl.batch_step`),
+which also skips unchanged files.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from .compiled import CompiledWorkflow
 from .deals import DealDoc, check_deal, find_files, read_deals
@@ -16,7 +20,10 @@ from .asof import as_of
 from .evaluate import DealState, Facts, evaluate
 from .severity import errors_of, for_evaluation, warnings_of
 from .severity import problem as severity_problem
+from .store import StoreError
 from .yamlio import locate_all
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -32,6 +39,11 @@ class Item:
     @property
     def ok(self) -> bool:
         return self.state is not None
+
+    @property
+    def failed(self) -> bool:
+        """An error among its diagnostics: the deal cannot be evaluated."""
+        return bool(errors_of(self.diagnostics))
 
 
 def read_checked(cw: CompiledWorkflow, file: str) -> tuple[str | None, list[tuple[DealDoc, list[Diagnostic]]], list[Diagnostic]]:
@@ -54,40 +66,60 @@ def read_checked(cw: CompiledWorkflow, file: str) -> tuple[str | None, list[tupl
     return text, out, []
 
 
+def admit(file: str, doc: DealDoc, found: list[Diagnostic], seen: dict[str, str]) -> Item:
+    """A checked deal as an Item to evaluate, or `failed` with what stops it: its own
+    errors, or an id another deal of this reading had already (`seen`: id -> file)."""
+    deal_id = str(doc.deal.get("id"))
+    if errors_of(found):
+        return Item(file, deal_id, None, found, doc)
+    if deal_id in seen:
+        return Item(file, deal_id, None, [duplicate_id(doc, deal_id)], doc)
+    seen[deal_id] = file
+    return Item(file, deal_id, None, found, doc)
+
+
+def safely(doc: DealDoc, step: Callable[[], T]) -> T | Diagnostic:
+    """`step()`, or, when it fails in a way no check foresaw, a diagnostic: that deal's
+    error, never the command's (issue 12). A store that fails, or input found invalid for
+    every deal (a template that does not parse: exit 2), fails the command."""
+    try:
+        return step()
+    except (StoreError, FlowctlError):
+        raise
+    except Exception as exc:
+        return cannot_evaluate(doc, exc)
+
+
 def evaluate_all(cw: CompiledWorkflow, paths: Iterable[str], now: dt.date, *, when: dt.date | None = None,
                  facts: Callable[[str], Facts] | None = None, left_out: list[str] | None = None) -> Iterator[Item]:
     """Every deal's state on `now` (or as it stood on `when`). A deal with no dated fact
     by `when` did not exist yet: it is skipped, and its id appended to `left_out`."""
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for file in find_files(paths):
         _, docs, problems = read_checked(cw, file)
         if problems:
             yield Item(file, None, None, problems)
         for doc, found in docs:
-            deal_id = str(doc.deal.get("id"))
-            if errors_of(found):
-                yield Item(file, deal_id, None, found, doc)
+            item = admit(file, doc, found, seen)
+            if item.failed:
+                yield item
                 continue
-            if deal_id in seen:
-                yield Item(file, deal_id, None, [duplicate_id(doc, deal_id)], doc)
-                continue
-            seen.add(deal_id)
             deal, day = doc.deal, now
             if when is not None:
-                deal, day = as_of(deal, when), when
-                if deal is None:
+                past = as_of(deal, when)
+                if past is None:
                     if left_out is not None:
-                        left_out.append(deal_id)
+                        left_out.append(str(item.deal_id))
                     continue
-            try:
-                state = evaluate(cw, deal, day, facts(deal_id) if facts else Facts(), file=file)
-            except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, RecursionError) as exc:
-                # A value no check foresaw: this deal's error, never the command's (issue 12).
-                yield Item(file, deal_id, None, found + [cannot_evaluate(doc, exc)], doc)
+                deal, day = past, when
+            got = safely(doc, lambda: evaluate(cw, deal, day, facts(str(item.deal_id)) if facts else Facts(), file=file))
+            if isinstance(got, Diagnostic):
+                yield Item(file, item.deal_id, None, found + [got], doc)
                 continue
             if found:
-                state.warnings = warnings_of(found)
-            yield Item(file, deal_id, state, found, doc)
+                got.warnings = warnings_of(found)
+            item.state = got
+            yield item
 
 
 def cannot_evaluate(doc: DealDoc, exc: BaseException) -> Diagnostic:

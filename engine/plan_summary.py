@@ -6,54 +6,17 @@ errors. Deal ids and labels are escaped: they stay text.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any, Iterable, Sequence
 
 from .markdown import capped as _capped, change as _change, escape, money as _money, table
 from .model import Workflow
+from .totals import StageTotals
 
-@dataclasses.dataclass
-class Pipeline:
-    """Open, won and lost deals with their amounts, by stage."""
-
-    by_stage: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
-    won: list[float] = dataclasses.field(default_factory=lambda: [0, 0.0])
-    lost: list[float] = dataclasses.field(default_factory=lambda: [0, 0.0])
-
-    def add(self, stage: str, outcome: str, amount: float, weighted: float) -> None:
-        if outcome in ("won", "lost"):
-            row = self.won if outcome == "won" else self.lost
-            row[0] += 1
-            row[1] += amount
-            return
-        figures = self.by_stage.setdefault(stage, {"count": 0, "amount": 0.0, "weighted": 0.0})
-        figures["count"] += 1
-        figures["amount"] += amount
-        figures["weighted"] += weighted
-
-    def total(self, key: str) -> float:
-        return sum(f[key] for f in self.by_stage.values())
-
-
-def pipeline_of_snapshot(rows: Iterable[dict]) -> Pipeline:
+def pipeline_of_snapshot(rows: Iterable[dict]) -> StageTotals:
     """The pipeline the store recorded last (its snapshot rows)."""
-    out = Pipeline()
-    for r in rows:
-        amount = float(r.get("amount") or 0)
-        out.add(r["stage"], r["outcome"], amount, amount * float(r.get("probability") or 0))
-    return out
-
-
-def pipeline_of_run(by_stage: dict[str, dict]) -> Pipeline:
-    """The pipeline a run would record (its summary's `by_stage`)."""
-    out = Pipeline()
-    for key, figures in by_stage.items():
-        if key in ("won", "lost"):
-            row = out.won if key == "won" else out.lost
-            row[0], row[1] = figures["count"], figures["amount"]
-        else:
-            out.by_stage[key] = {"count": figures["count"], "amount": figures["amount"], "weighted": figures["weighted"]}
+    out = StageTotals()
+    out.add_snapshot(rows)
     return out
 
 
@@ -97,7 +60,7 @@ def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | N
         out += ["No deal is newly blocked by a gate.", ""]
 
     out += _forecast(workflow, label, cur, pipeline_of_snapshot(before) if before is not None else None,
-                     pipeline_of_run(result.by_stage))
+                     result.totals)
 
     if result.actions:
         rows = [(escape(a["deal"]), f"`{escape(a['job'])}`", f"`{escape(a['action'])}`") for a in result.actions]
@@ -117,9 +80,9 @@ def render(workflow: Workflow, day: dt.date, result: Any, before: list[dict] | N
     return "\n".join(out)
 
 
-def _forecast(workflow: Workflow, label: dict, cur: str, before: Pipeline | None, after: Pipeline) -> list[str]:
+def _forecast(workflow: Workflow, label: dict, cur: str, before: StageTotals | None, after: StageTotals) -> list[str]:
     title = "Before (the store's last run)" if before is not None else "Before (no run recorded yet)"
-    b = before or Pipeline()
+    b = before or StageTotals()
     known = before is not None
     rows = [("Open deals", f"{b.total('count'):,.0f}" if known else "—", f"{after.total('count'):,.0f}",
              _change(b.total("count") if known else None, after.total("count"))),
@@ -129,14 +92,16 @@ def _forecast(workflow: Workflow, label: dict, cur: str, before: Pipeline | None
              f"**{_money(b.total('weighted'), cur)}**" if known else "—", f"**{_money(after.total('weighted'), cur)}**",
              _change(b.total("weighted") if known else None, after.total("weighted"), cur))]
     rows_out: list[tuple[str, ...]] = list(rows)
-    for name, was, now in (("Won", b.won, after.won), ("Lost", b.lost, after.lost)):
-        rows_out.append((name, f"{was[0]:,.0f} · {_money(was[1], cur)}" if known else "—",
-                     f"{now[0]:,.0f} · {_money(now[1], cur)}", _change(was[1] if known else None, now[1], cur)))
+    for name, outcome in (("Won", "won"), ("Lost", "lost")):
+        was, now = b.closed(outcome), after.closed(outcome)
+        rows_out.append((name, f"{was['count']:,.0f} · {_money(was['amount'], cur)}" if known else "—",
+                         f"{now['count']:,.0f} · {_money(now['amount'], cur)}",
+                         _change(was["amount"] if known else None, now["amount"], cur)))
     stage_rows = []
     for s in workflow.stages:
         if s.terminal:
             continue
-        old, new = b.by_stage.get(s.id), after.by_stage.get(s.id)
+        old, new = b.open_rows().get(s.id), after.open_rows().get(s.id)
         if not old and not new:
             continue
         old = old or {"count": 0, "amount": 0.0}

@@ -117,7 +117,7 @@ def test_rate_spaces_the_messages(cli, tmp_path, monkeypatch):
     from flowctl import delivery
     waits: list[float] = []
     real = delivery.deliver
-    monkeypatch.setattr("flowctl.runner.deliver", lambda *a, **k: real(*a, **k, sleep=waits.append))
+    monkeypatch.setattr("flowctl.delivery.deliver", lambda *a, **k: real(*a, **k, sleep=waits.append))
     with webhook_server(keep_alive=True) as server:
         project = project_with(tmp_path, f"  hook: {{use: webhook, url: '{server.url}', rate: 2/s}}\n", deals=4)
         code, _ = run(cli, project)

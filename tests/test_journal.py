@@ -54,9 +54,9 @@ def test_a_run_stopped_by_an_exception_ends_failed(cli, project, monkeypatch):
     project.deal("D1")
     from flowctl import runner
 
-    def boom(self, *args, **kwargs):
+    def boom(*args, **kwargs):
         raise RuntimeError("the disk caught fire")
-    monkeypatch.setattr(runner.Runner, "scan", boom)
+    monkeypatch.setattr(runner, "record_deals", boom)
     with pytest.raises(RuntimeError):
         cli("run", project.deals, *project.args("--now", "2026-01-03"))
     monkeypatch.undo()

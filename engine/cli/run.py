@@ -1,7 +1,6 @@
-"""`flowctl run`: evaluate, run automated jobs, notify, record."""
+"""`flowctl run`: its options and its output; the run itself is `flowctl.runner.run`."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -15,9 +14,12 @@ from .. import plan_summary
 from ..atomic import write_atomic
 from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
-from ..parallel import run_parallel
+from ..dry_run import DryRun
+from ..effects import Made
 from ..redact import mask_secrets
-from ..runner import Runner
+from ..run_result import RunResult
+from ..run_setup import RunSetup
+from ..runner import run as run_deals
 from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors, progress_over,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
@@ -76,36 +78,19 @@ def run(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now: dt
     day = today(now)
     store = open_store(ctx, store_url, workflow_path, must_exist=dry_run)
     before = None
-    runner = None
     try:
         if fmt == "markdown" and store is not None:
             before = store.snapshot()  # the forecast before: the store's last state
         if plan is not None:
             _check_plan(ctx, plan, workflow, workflow_path, store, paths, day)
-        def make(store, **more):
-            return Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=dry_run,
-                          keep_deals=fmt == "json" or dry_run, digests=bool(save_plan), shard=shard_part,
-                          retry_dead=retry_dead, **more)
-
-        runner = make(store)
         if jobs > 1:
             store.close()  # the workers open their own connections; the parent opens one again
-            runner.store = store = open_store(ctx, store_url, workflow_path)
-            result = run_parallel(jobs, make, runner, ctx.plugins, store_url or default_store_url(ctx, workflow_path), paths)
-        else:
-            result = runner.run(paths, progress=lambda files: progress_over(files, "deals"))
-        if not dry_run:
-            store.finish_run(runner.run_id, "failed" if result.errors else "ok",
-                             result.summary(dry_run))
-            ctx.plugins.run_finished(result.summary(dry_run), result.events)
-            for failure in ctx.plugins.take_failures():
-                result.errors += 1
-                result.diagnostics.append(Diagnostic(failure.plugin, str(failure)))
-    except BaseException as exc:  # the journal ends `failed`, never stays `running`
-        if store is not None and runner is not None and runner.run_id and not dry_run:
-            with contextlib.suppress(Exception):
-                store.finish_run(runner.run_id, "failed", {"error": str(exc) or type(exc).__name__})
-        raise
+            store = open_store(ctx, store_url, workflow_path)
+        result = RunResult(keep_deals=fmt == "json" or dry_run)
+        setup = RunSetup.make(workflow, workflow_path, ctx.plugins, day, effects=DryRun(result) if dry_run else Made(),
+                              shard=shard_part, retry_dead=retry_dead, file_digests=bool(save_plan))
+        run_deals(setup, store, paths, result, progress=lambda files: progress_over(files, "deals"), jobs=jobs,
+                  store_url=(store_url or default_store_url(ctx, workflow_path)) if jobs > 1 else None)
     finally:
         if store is not None:
             store.close()
@@ -146,10 +131,6 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
         return
     for d in result.diagnostics:
         echo(d.format(), err=True)
-    for a in result.actions:
-        if a.get("ok") is False:
-            secho(f"error: {a['deal']}: action {a['action']} of job {a['job']} failed after {a['attempts']} "
-                        f"attempt(s): {a['error']}", fg="red", err=True)
     for w in result.warnings:
         warn(w)
     if dry_run:
@@ -276,7 +257,8 @@ def _check_plan(ctx: Context, plan: dict, workflow, workflow_path: str, store, p
         if now_files.get(f) != plan["files"].get(f):
             problems.append(f"{f} " + ("is new" if f not in plan["files"] else "is gone" if f not in now_files else "changed"))
     if not problems:
-        again = Runner(workflow, workflow_path, ctx.plugins, store, day, dry_run=True, keep_deals=False).run(paths)
+        again = RunResult(keep_deals=False)
+        run_deals(RunSetup.make(workflow, workflow_path, ctx.plugins, day, effects=DryRun(again)), store, paths, again)
         if _plan_body(again) != {k: plan[k] for k in ("transitions", "actions", "events", "notifications")}:
             problems.append("the store changed since the plan was made (another run happened)")
     if problems:
