@@ -27,7 +27,7 @@ class DryRun:
         self.plan = plan
 
     def store(self, store: Store | None) -> Store:
-        return PlanStore(store, self.plan)  # type: ignore[return-value]  # reads and writes as a Store does
+        return PlanStore(store, self.plan)  # reads and writes as a Store does
 
     def act(self, action: Action | None, job: Job, context: ActionContext, now: dt.date) -> None:
         deal_id = str(context.deal.get("id"))

@@ -16,10 +16,12 @@ from ..deals import find_files
 from ..diagnostics import Diagnostic, FlowctlError
 from ..dry_run import DryRun
 from ..effects import Made
+from ..model import Workflow
 from ..redact import mask_secrets
 from ..run_result import RunResult
 from ..run_setup import RunSetup
 from ..runner import run as run_deals
+from ..store import Event, Store
 from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors, progress_over,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
@@ -118,7 +120,7 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     return (k - 1, n)
 
 
-def _report(result, dry_run: bool, fmt: str, workflow) -> None:
+def _report(result: RunResult, dry_run: bool, fmt: str, workflow: Workflow) -> None:
     summary = result.summary(dry_run)
     if fmt == "json":
         data = {"deals": result.deals, "events": [e.to_json() for e in result.events], "summary": summary}
@@ -170,7 +172,7 @@ def _report(result, dry_run: bool, fmt: str, workflow) -> None:
              "`flowctl run --retry-dead`")
 
 
-def _event_subject(e) -> str:
+def _event_subject(e: Event) -> str:
     """What an event is about: a deal in a stage, or a metric off its target (no deal)."""
     if e.deal is None:
         d = e.data or {}
@@ -179,14 +181,15 @@ def _event_subject(e) -> str:
     return f"{e.deal} [{e.stage}]"
 
 
-def _plan_body(result) -> dict:
+def _plan_body(result: RunResult) -> dict:
     return {"transitions": result.transitions,
             "actions": [{k: a[k] for k in ("deal", "job", "action")} for a in result.actions],
             "events": sorted(e.key for e in result.events),
             "notifications": sorted(n["key"] for n in result.notifications)}
 
 
-def _write_plan(path: str, workflow_path: str, workflow, paths: list[str], store_url: str | None, day: dt.date, result) -> None:
+def _write_plan(path: str, workflow_path: str, workflow: Workflow, paths: list[str], store_url: str | None, day: dt.date,
+                result: RunResult) -> None:
     digests = {f: _digest(f) for f in find_files(paths)}
     plan = {"version": PLAN_VERSION, "workflow": workflow_path, "workflow_digest": workflow.digest,
             "deals": paths, "store": mask_secrets(store_url) if store_url else None, "now": day.isoformat(), "files": digests, **_plan_body(result)}
@@ -248,7 +251,8 @@ _PLAN_KEYS: dict[str, type] = {"workflow": str, "workflow_digest": str, "deals":
                                "transitions": list, "actions": list, "events": list, "notifications": list}
 
 
-def _check_plan(ctx: Context, plan: dict, workflow, workflow_path: str, store, paths: list[str], day: dt.date) -> None:
+def _check_plan(ctx: Context, plan: dict, workflow: Workflow, workflow_path: str, store: Store | None, paths: list[str],
+                day: dt.date) -> None:
     problems = []
     if workflow.digest != plan["workflow_digest"]:
         problems.append(f"the workflow {workflow_path} changed")
