@@ -19,6 +19,7 @@ from .catalogs import Words
 from .i18n import money, money_short, number
 from .model import Workflow
 from .report import TopK
+from .totals import StageTotals, row_key
 
 MAX_CARDS = 200  # per column
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
@@ -33,21 +34,9 @@ def text(value: Any) -> str | None:
 
 @dataclasses.dataclass
 class Column:
-    id: str
+    id: str  # a stage id, or won / lost (totals.row_key)
     label: str
     kind: str  # stage | won | lost
-    count: int = 0
-    amount: float = 0.0
-    weighted: float = 0.0
-    by_owner: dict[str, list[float]] = dataclasses.field(default_factory=dict)  # owner -> [count, amount]
-
-    def add(self, owner: str, amount: float, weighted: float) -> None:
-        self.count += 1
-        self.amount += amount
-        self.weighted += weighted
-        row = self.by_owner.setdefault(owner, [0, 0.0])
-        row[0] += 1
-        row[1] += amount
 
 
 class BoardBuilder:
@@ -59,15 +48,15 @@ class BoardBuilder:
         self.columns["won"] = Column("won", words._("Won"), "won")
         self.columns["lost"] = Column("lost", words._("Lost"), "lost")
         self.cards = {key: TopK(max_cards) for key in self.columns}
-        self.owners: set[str] = set()
+        self.totals = StageTotals()
+        self.by_owner: dict[str, StageTotals] = {}
         self.deals = 0
 
     def add(self, state: Any) -> None:
         self.deals += 1
-        key = state.outcome if state.outcome in ("won", "lost") else state.stage
-        owner = text(state.owner) or ""
-        self.owners.add(owner)
-        self.columns[key].add(owner, state.amount, state.weighted_amount)
+        key = row_key(state.stage, state.outcome)
+        self.totals.add_state(state)
+        self.by_owner.setdefault(text(state.owner) or "", StageTotals()).add_state(state)
         if key in ("won", "lost"):
             closed = state.closed_at or state.entered_at
             rank: tuple = (closed.toordinal(), state.amount)  # the latest first
@@ -109,18 +98,19 @@ class BoardBuilder:
         """The context of board.html.j2."""
         columns: list[dict[str, Any]] = []
         for key, col in self.columns.items():
+            row = self._row(self.totals, key)
+            count = int(row["count"])
             stage = self.wf.stage_by_id.get(key)
-            if stage is not None and stage.terminal and not col.count:
+            if stage is not None and stage.terminal and not count:
                 continue  # a deal in the last stage is won or lost: its column is theirs
             cards = self.cards[key].items()
-            columns.append({"id": col.id, "label": col.label, "kind": col.kind, "count": col.count,
-                            "amount": round(col.amount, 2), "weighted": round(col.weighted, 2),
-                            "money": self._money(col.amount), "deals_text": self._deals(col.count),
-                            "cards": cards, "more": col.count - len(cards),
+            columns.append({"id": col.id, "label": col.label, "kind": col.kind, "count": count,
+                            "amount": round(row["amount"], 2), "weighted": round(row["weighted"], 2),
+                            "money": self._money(row["amount"]), "deals_text": self._deals(count),
+                            "cards": cards, "more": count - len(cards),
                             "stage": {"max_days": stage.max_days, "rot_days": stage.rot_days} if stage else None})
-        owners = sorted(self.owners)
-        by_owner = {o: {c["id"]: self._totals(self.columns[c["id"]].by_owner.get(o, [0, 0.0])) for c in columns}
-                    for o in owners}
+        owners = sorted(self.by_owner)
+        by_owner = {o: {c["id"]: self._totals(self._row(self.by_owner[o], c["id"])) for c in columns} for o in owners}
         open_cols = [c for c in columns if c["kind"] == "stage"]
         return {"locale": self.locale, "language": self.words.language, "currency": self.wf.currency,
                 "workflow": self.wf, "columns": columns, "owners": owners, "by_owner": by_owner,
@@ -134,6 +124,11 @@ class BoardBuilder:
     def _deals(self, count: int) -> str:
         return self.words.ngettext("%(n)s deal", "%(n)s deals", count, n=number(count, self.locale))
 
-    def _totals(self, row: list[float]) -> dict:
-        return {"count": int(row[0]), "count_text": number(row[0], self.locale), "deals_text": self._deals(int(row[0])),
-                "money": self._money(row[1])}
+    @staticmethod
+    def _row(totals: StageTotals, key: str) -> dict[str, float]:
+        return totals.rows.get(key) or {"count": 0, "amount": 0.0, "weighted": 0.0}
+
+    def _totals(self, row: dict[str, float]) -> dict:
+        count = int(row["count"])
+        return {"count": count, "count_text": number(count, self.locale), "deals_text": self._deals(count),
+                "money": self._money(row["amount"])}

@@ -67,4 +67,4 @@ class StageTotals:
 
     def total(self, key: str) -> float:
         """count, amount or weighted of the open deals."""
-        return sum(row[key] for row in self.open_rows().values())
+        return sum((row[key] for row in self.open_rows().values()), 0 if key == "count" else 0.0)

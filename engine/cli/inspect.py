@@ -14,6 +14,7 @@ from ..events import conditions
 from ..pipeline import evaluate_all
 from ..severity import errors_of, warnings_of
 from ..summary import claim_text, error_summary, state_summary
+from ..totals import StageTotals
 from .common import workflow_option
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
@@ -57,9 +58,7 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
     cw = CompiledWorkflow(wf)
     day = today(now)
     store, facts = _facts_from_store(ctx, store_url, workflow_path)
-    by_stage = {s.id: {"count": 0, "amount": 0.0, "weighted": 0.0} for s in wf.stages}
-    won = {"count": 0, "amount": 0.0}
-    lost = {"count": 0, "amount": 0.0}
+    totals = StageTotals()
     rows, events, errors, attention = [], [], [], []
     left_out: list[str] = []  # no dated fact by --as-of: they did not exist yet
     warnings: list[Diagnostic] = []
@@ -75,17 +74,7 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
             state = item.state
             warnings.extend(item.diagnostics)
             rows.append(state_summary(state))
-            if state.outcome == "won":
-                won["count"] += 1
-                won["amount"] += state.amount
-            elif state.outcome == "lost":
-                lost["count"] += 1
-                lost["amount"] += state.amount
-            else:
-                row = by_stage[state.stage]
-                row["count"] += 1
-                row["amount"] += state.amount
-                row["weighted"] += state.weighted_amount
+            totals.add_state(state)
             flagged = [e for e in conditions(state, wf, None, state_day(day, as_of)) if e.kind in ATTENTION]
             events.extend(flagged)
             if flagged or claim_text(state.claim):
@@ -93,10 +82,11 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
     finally:
         if store is not None:
             store.close()
-    summary = {"date": state_day(day, as_of).isoformat(), "by_stage": by_stage, "won": won, "lost": lost,
-               "open": {"count": sum(r["count"] for r in by_stage.values()),
-                        "amount": sum(r["amount"] for r in by_stage.values()),
-                        "weighted": sum(r["weighted"] for r in by_stage.values())},
+    open_rows = totals.open_rows()
+    by_stage = {s.id: open_rows.get(s.id) or {"count": 0, "amount": 0.0, "weighted": 0.0} for s in wf.stages}
+    summary = {"date": state_day(day, as_of).isoformat(), "by_stage": by_stage,
+               "won": totals.closed("won"), "lost": totals.closed("lost"),
+               "open": {key: totals.total(key) for key in ("count", "amount", "weighted")},
                "attention": [s.id for s, _ in attention], "errors": len(errors), "left_out": len(left_out),
                "warnings": len(warnings)}
     if fmt == "json":
