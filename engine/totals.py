@@ -18,7 +18,8 @@ def row_key(stage: str, outcome: str) -> str:
 
 @dataclasses.dataclass
 class StageTotals:
-    """Totals keyed by `row_key`, in the order the keys were first met."""
+    """Totals keyed by `row_key`, in the order the keys were first met (`to_json` is a
+    run summary's `by_stage`)."""
 
     rows: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
@@ -45,14 +46,6 @@ class StageTotals:
             mine = self.rows.setdefault(key, {"count": 0, "amount": 0.0, "weighted": 0.0})
             for name in mine:
                 mine[name] += row[name]
-
-    @classmethod
-    def from_rows(cls, rows: dict[str, dict]) -> "StageTotals":
-        """Totals as `to_json` wrote them (a run's summary `by_stage`)."""
-        out = cls()
-        for key, row in rows.items():
-            out.rows[key] = {"count": row["count"], "amount": row["amount"], "weighted": row.get("weighted", 0.0)}
-        return out
 
     def to_json(self) -> dict[str, dict[str, float]]:
         return {key: dict(row) for key, row in self.rows.items()}

@@ -469,7 +469,7 @@ def test_registration_hooks_are_called_once_per_command(cli, project, tmp_path, 
 def test_an_action_may_queue_a_literal_body_as_action_context_documents(flowctl_project, flowctl_run,
                                                                        captured_notifications):
     # hooktypes.ActionContext.notify is documented as notify(channel, to, subject, body); the
-    # runner's notify (engine/runner.py, Runner._action_context) takes (channel, to, subject,
+    # the run's notify (engine/acting.py, _context) takes (channel, to, subject,
     # template) and raises TypeError on body=, so the job fails.
     flowctl_project.write_workflow(
         f"""\
