@@ -6,9 +6,8 @@ size does not grow with the number of deals. Only aggregates, the top N deals an
 short lists (stuck, rotting, owners, months) reach the template, never every deal.
 Charts are laid out in flowctl.report_charts (scales, ticks, fractions of the plot) and
 drawn as inline SVG by the templates, so a company's template can restyle them.
-
-A proposal's context is the one the `render` action passes: deal, state, workflow,
-locale, now (see `proposal_context`).
+The forecast section is flowctl.report_forecast's; template plumbing and a proposal's
+context are flowctl.report_templates'.
 """
 from __future__ import annotations
 
@@ -16,86 +15,25 @@ import dataclasses
 import datetime as dt
 import heapq
 import math
-import posixpath
 from typing import Any
 
-
 from .backlog import BacklogAcc, backlog_report
-from .catalogs import N_, Catalogs
-from .diagnostics import Diagnostic, FlowctlError
+from .catalogs import Catalogs
 from .durations import parse_date
-from .forecasting import Z90, ForecastFailed, run_method, slim_for_forecast
-from .report_forecast import forecast_quality
-from .hooktypes import ForecastInput
+from .forecasting import Z90, slim_for_forecast
 from .metrics import BUILTINS, MetricSet, metric_alerts, quarter_start
 from .model import Workflow
 from .report_charts import Fmt, charts, kpis
-from .summary import state_summary
-from .templating import Templates
+from .report_forecast import forecast_section
 
 DEFAULT_TOP = 10
 DEFAULT_HORIZON = 90
 DEFAULT_WEEKS = 12
 INTAKE_WEEKS = 8  # intake and measured capacity: mean over this many recent weeks
-MONTHS_AHEAD = 12  # forecast months shown; later ones are grouped
 MAX_OWNERS = 40  # owners shown in the quota section (the rest are counted)
 MAX_ALERTS = 50
 REPORT_TRIALS = 4000  # Monte Carlo trials per forecast in a report (seeded: the same report each time)
-METHODS = ("weighted", "historical", "montecarlo")
 RATE_KINDS = {"win_rate", "conversion", "backlog_ratio"}
-
-
-# ---------------------------------------------------------------------------------
-# templates: the sandbox, the i18n filters, safe names
-# ---------------------------------------------------------------------------------
-
-def make_templates(workflow_path: str | None, plugins: Any) -> Templates:
-    """The templates of a workflow: its own folder first, then plugins', then the
-    built-ins (the filters, escaping and sandbox are Templates' own)."""
-    return Templates.for_workflow(workflow_path, plugins.template_dirs() if plugins is not None else [])
-
-
-def check_template_name(name: str) -> str:
-    """A template name must stay inside the template folders: no absolute path, no
-    `..`, no drive letter or backslash. FlowctlError (exit 2) otherwise."""
-    text = str(name)
-    parts = text.replace("\\", "/").split("/")
-    if (not text or text.startswith(("/", "\\")) or "\\" in text or ".." in parts or ":" in parts[0]
-            or posixpath.isabs(text)):
-        raise FlowctlError(Diagnostic(text or "(empty)", f"template name {text!r} is refused: give a file name "
-                                      "inside the templates folders (no absolute path, no '..')"))
-    return text
-
-
-def render(templates: Templates, name: str, context: dict) -> str:
-    """Render a report or proposal template. Whatever goes wrong inside a (company's)
-    template is a FlowctlError naming it (exit 2), never a traceback."""
-    name = check_template_name(name)
-    try:
-        return templates.render(name, **context)
-    except FlowctlError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise FlowctlError(Diagnostic(name, f"template {name} is not UTF-8 text (byte {exc.start}: {exc.reason})"))
-    except RecursionError:
-        raise FlowctlError(Diagnostic(name, f"template {name} failed: it calls itself without end"))
-    except MemoryError:
-        raise FlowctlError(Diagnostic(name, f"template {name} failed: it needs too much memory"))
-    except Exception as exc:  # a broken template must not take the command down with a traceback
-        raise FlowctlError(Diagnostic(name, f"template {name} failed: {type(exc).__name__}: {exc}"))
-
-
-# ---------------------------------------------------------------------------------
-# proposals
-# ---------------------------------------------------------------------------------
-
-def proposal_context(deal: dict, state: Any, workflow: Workflow, locale: str | None, now: dt.date | str) -> dict:
-    """What a proposal template receives, from `flowctl propose` and from the `render`
-    action alike: the deal as its file says, the state summary (stage, jobs done, …),
-    the workflow, the locale and today's date (ISO)."""
-    summary = state if isinstance(state, dict) else state_summary(state)
-    return {"deal": deal, "state": summary, "workflow": workflow, "locale": locale or workflow.locale,
-            "now": now if isinstance(now, str) else now.isoformat()}
 
 
 # ---------------------------------------------------------------------------------
@@ -372,16 +310,6 @@ def _quarter_end(start: dt.date) -> dt.date:
     return dt.date(year, month, 1) - dt.timedelta(days=1)
 
 
-def _month_end(day: dt.date) -> dt.date:
-    nxt = dt.date(day.year + (day.month == 12), 1 if day.month == 12 else day.month + 1, 1)
-    return nxt - dt.timedelta(days=1)
-
-
-def _add_months(day: dt.date, n: int) -> dt.date:
-    k = day.month - 1 + n
-    return dt.date(day.year + k // 12, k % 12 + 1, 1)
-
-
 # ---------------------------------------------------------------------------------
 # alerts and declared metrics
 # ---------------------------------------------------------------------------------
@@ -423,120 +351,3 @@ def _declared_row(r: dict, fmt: Fmt) -> dict:
             "value": _metric_value(r["value"], r["kind"], fmt), "target": r.get("target"), "ok": r.get("ok"),
             "group_by": r.get("group_by"), "groups": len(groups),
             "groups_off_target": len(r.get("groups_off_target") or []), "error": r.get("error")}
-
-
-# ---------------------------------------------------------------------------------
-# forecast: totals within the horizon, and by month of expected close
-# ---------------------------------------------------------------------------------
-
-class _CachedStore:
-    """A store whose transitions are read once (the forecasts learn from them many times)."""
-
-    def __init__(self, store: Any):
-        self.store = store
-        self._transitions: list | None = None
-
-    def transitions(self) -> list:
-        if self._transitions is None:
-            self._transitions = list(self.store.transitions())
-        return self._transitions
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
-METHOD_LABELS = {"weighted": N_("Stage-weighted"), "historical": N_("Historical"),
-                 "montecarlo": N_("Monte Carlo")}
-METHOD_DEFINITIONS = {
-    "weighted": N_("amount × probability (the deal's own, else its stage's)"),
-    "historical": N_("win probability and time to close learned from closed deals"),
-    "montecarlo": N_("simulated trials with the stage probabilities and learned timing"),
-}
-
-
-def _method_label(name: str, fmt: Fmt) -> str:
-    return fmt._(METHOD_LABELS[name]) if name in METHOD_LABELS else name
-
-
-def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: int, store: Any, methods: dict,
-                     trials: int, fmt: Fmt) -> dict:
-    """Each method (weighted, historical, montecarlo) over the horizon, and over the open
-    deals of each month of expected close up to that month's end."""
-    names = [n for n in METHODS if n in methods]
-    options = {"trials": trials, "seed": 1}
-    cached = _CachedStore(store) if store is not None else None
-    totals = []
-    for name in names:
-        row = {"name": name, "label": _method_label(name, fmt), "definition": fmt._(METHOD_DEFINITIONS.get(name, ""))}
-        try:
-            r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
-            row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals", "existing", "new")})
-        except ForecastFailed as exc:
-            row["error"] = str(exc)
-        totals.append(row)
-    closed = [s for s in states if s.outcome != "open"]
-    first = dt.date(day.year, day.month, 1)
-    last_shown = _add_months(first, MONTHS_AHEAD - 1)
-    buckets: dict[str, list] = {}
-    latest: dt.date | None = None
-    for s in states:
-        if s.outcome != "open":
-            continue
-        close = s.expected_close
-        if close is None:
-            key = "none"
-        elif close < first:
-            key = "past"
-        elif close > _month_end(last_shown):
-            key = "later"
-            latest = close if latest is None or close > latest else latest
-        else:
-            key = close.strftime("%Y-%m")
-        buckets.setdefault(key, []).append(s)
-    dated = sorted(k for k in buckets if k[:1].isdigit())
-    keys = []
-    if "past" in buckets:
-        keys.append("past")
-    if dated:
-        month = first
-        while month.strftime("%Y-%m") <= dated[-1]:
-            keys.append(month.strftime("%Y-%m"))
-            month = _add_months(month, 1)
-    keys += [k for k in ("later", "none") if k in buckets]
-    months = []
-    for key in keys:
-        deals = buckets.get(key, [])
-        if key[:1].isdigit():
-            start = dt.date.fromisoformat(key + "-01")
-            h = max(0, (_month_end(start) - day).days)
-            label, long = fmt.month(start), fmt.month(start)
-        elif key == "later":
-            h = max(0, (latest - day).days) if latest else horizon
-            label, long = fmt._("Later"), fmt._("expected close after %(month)s", month=fmt.month(last_shown))
-        elif key == "past":
-            h = horizon
-            label, long = fmt._("Overdue"), fmt._("expected close before %(month)s", month=fmt.month(first))
-        else:
-            h = horizon
-            label, long = fmt._("No date"), fmt._("no expected close date")
-        row = {"key": key, "label": label, "long": long, "deals": len(deals), "horizon_days": h,
-               "amount": round(sum(s.amount for s in deals), 2), "methods": {}}
-        for name in names:
-            if not deals:
-                row["methods"][name] = {"expected": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
-                continue
-            try:
-                r = run_method(methods[name], ForecastInput(closed + deals, workflow, day, h, cached,
-                                                            {**options, "existing_only": True}))  # open deals only
-                row["methods"][name] = {k: r.get(k) for k in ("expected", "p10", "p50", "p90")}
-            except ForecastFailed as exc:
-                row["methods"][name] = {"error": str(exc)}
-        months.append(row)
-    main = next((t for t in totals if t.get("expected") is not None), None)
-    return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(n, fmt)} for n in names],
-            "totals": totals, "months": months, "main": main, "trials": trials,
-            "open_deals": sum(1 for s in states if s.outcome == "open"),
-            "undated": len(buckets.get("none", [])),
-            "quality": forecast_quality(states, workflow, day, horizon, methods, names, min(trials, 1000))}
-
-

@@ -21,7 +21,8 @@ from flowctl.catalogs import Catalogs
 from flowctl.compiled import CompiledWorkflow
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
-from flowctl.report import ReportBuilder, check_template_name, proposal_context
+from flowctl.report import ReportBuilder
+from flowctl.report_templates import check_template_name, proposal_context
 from flowctl.report_charts import axis, nice_max
 from flowctl.workflow import load_workflow
 

@@ -9,7 +9,7 @@ import click
 from ..board import MAX_CARDS, BoardBuilder
 from ..compiled import CompiledWorkflow
 from ..pipeline import evaluate_all
-from ..report import check_template_name, make_templates, render
+from ..report_templates import check_template_name, make_templates, render
 from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, handle_errors, load_workflow_or_fail,
                      now_option, pass_context, resolve_workflow_path, store_option, today, workflow_option)
 from .inspect import _facts_from_store, state_day

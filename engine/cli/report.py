@@ -20,8 +20,8 @@ from ..compiled import CompiledWorkflow
 from ..diagnostics import Diagnostic, FlowctlError
 from ..durations import parse_duration
 from ..i18n import LocaleError, check_locale
-from ..report import (DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder, check_template_name,
-                      make_templates, proposal_context, render)
+from ..report import DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder
+from ..report_templates import check_template_name, make_templates, proposal_context, render
 from .analytics import Stream
 from .common import workflow_option
 from .common import (Context, as_of_option, default_deals, handle_errors, optional_store,
