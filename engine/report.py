@@ -21,7 +21,8 @@ from .backlog import BacklogAcc, backlog_report
 from .catalogs import Catalogs
 from .durations import parse_date
 from .forecasting import Z90, slim_for_forecast
-from .metrics import BUILTINS, MetricSet, metric_alerts, quarter_start
+from .metric_definitions import quarter_start
+from .metrics import BUILTINS, MetricSet, metric_alerts
 from .model import Workflow
 from .report_charts import Fmt, charts, kpis
 from .report_forecast import forecast_section

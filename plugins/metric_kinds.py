@@ -1,5 +1,5 @@
 """The metric kinds: every built-in figure (win rate, conversion, sales cycle, …), each
-defined once in flowctl.metrics, and `average_deal_size`, registered through
+defined once in flowctl.metric_definitions, and `average_deal_size`, registered through
 `flowctl_metric_kinds` exactly as a plugin's kinds are. Each kind's `make` gives an
 accumulator fed one deal at a time."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from flowctl import MetricKind, SlimState, Workflow, hookimpl
-from flowctl.metrics import DEFINITIONS, KINDS
+from flowctl.metric_definitions import DEFINITIONS, KINDS
 
 
 class AverageDealSize:

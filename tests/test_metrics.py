@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
-from flowctl.metrics import Days, compute_metrics, metric_alerts, parse_target
+from flowctl.metric_stats import Days
+from flowctl.metrics import compute_metrics, metric_alerts, parse_target
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow
