@@ -38,7 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "metrics": ("analytics", "Pipeline metrics: win rate, conversion, sales cycle, time in stage, weighted pipeline, "
                              "stuck and rotting deals, bottleneck, backlog ratio, quotas, and the workflow's declared "
                              "`metrics:` (with where, group_by and target)."),
-    "forecast": ("analytics", "Revenue won within a horizon: `existing` (deals open on the date) + `new` (deals "
+    "forecast": ("forecast", "Revenue won within a horizon: `existing` (deals open on the date) + `new` (deals "
                               "not created yet), with P10/P50/P90."),
     "backlog": ("analytics", "Backlog (won orders not completed), backlog ratio (backlog / total sales) and the "
                              "week-by-week projection of the backlog from recent intake against --capacity."),

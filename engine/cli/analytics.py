@@ -1,7 +1,8 @@
-"""`flowctl metrics`, `forecast`, `backlog` and `import`: the analytics commands.
+"""`flowctl metrics`, `backlog` and `import`, and the deal stream that the look commands
+share (`forecast` is flowctl.cli.forecast, `report` flowctl.cli.report).
 
-Deals are streamed: metrics and backlog aggregate as states come; forecasts keep a slim
-state per deal. Definitions live in flowctl.metrics / forecasting / backlog, not here.
+Deals are streamed: metrics and backlog aggregate as states come. Definitions live in
+flowctl.metric_definitions and flowctl.backlog, not here.
 """
 from __future__ import annotations
 
@@ -16,23 +17,16 @@ from ..backlog import BacklogAcc, backlog_report, parse_rate
 from ..compiled import CompiledWorkflow
 from ..deals import find_files
 from ..diagnostics import Diagnostic
-from ..durations import parse_duration
 from ..summary import claim_text
-from ..backtest import backtest, parse_every, schedule
-from ..forecasting import ForecastFailed, run_method, slim_for_forecast
-from ..hooktypes import ForecastInput
 from ..metrics import compute_metrics
 from ..pipeline import evaluate_all
 from .common import workflow_option
-from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, optional_store,
-                     format_option, handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
-                     resolve_workflow_path, store_option, today, warn)
+from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, format_option,
+                     handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
+                     resolve_workflow_path, today)
 
 
-CHOICE_ORIGINS = 6  # the default method is chosen by a backtest at this many monthly dates before the date
-
-
-def _deals_argument(fn: Any) -> Any:
+def deals_argument(fn: Any) -> Any:
     return click.argument("deals", nargs=-1, type=click.Path())(fn)
 
 
@@ -104,7 +98,7 @@ class Stream:
 # ---------------------------------------------------------------------------------
 
 @click.command()
-@_deals_argument
+@deals_argument
 @workflow_option
 @now_option
 @as_of_option
@@ -127,11 +121,11 @@ def metrics(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now
     stream.finish(fmt)
 
 
-def _pct(value: Any) -> str:
+def pct(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _num(value: Any) -> str:
+def num(value: Any) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float) and not value.is_integer():
@@ -139,7 +133,7 @@ def _num(value: Any) -> str:
     return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
 
 
-def _days(value: Any) -> str:
+def days(value: Any) -> str:
     return "n/a" if value is None else f"{value:g} d"
 
 
@@ -150,45 +144,45 @@ def format_metrics(results: list[dict], workflow: Any) -> list[str]:
         kind, v = r["kind"], r["value"]
         head = f"{r['id']}"
         if kind == "win_rate" and "won" in r:
-            out.append(f"{head}: {_pct(v)}  = won {r['won']} / (won {r['won']} + lost {r['lost']}); "
+            out.append(f"{head}: {pct(v)}  = won {r['won']} / (won {r['won']} + lost {r['lost']}); "
                        f"open deals are not in it ({r['open_excluded']} open)")
         elif kind == "won_amount":
-            out.append(f"{head}: {_num(v)} {cur} ({r.get('won', 0)} won deal(s))")
+            out.append(f"{head}: {num(v)} {cur} ({r.get('won', 0)} won deal(s))")
         elif kind == "sales_cycle" and isinstance(v, dict):
-            out.append(f"{head}: mean {_days(v['mean'])}, median {_days(v['median'])} over {r['deals']} "
+            out.append(f"{head}: mean {days(v['mean'])}, median {days(v['median'])} over {r['deals']} "
                        f"{r['outcome']} deal(s) (first known stage entry to closed_at)")
         elif kind == "conversion" and isinstance(v, dict):
             out.append(f"{head} (deals that reached B / deals that reached A):")
-            out += [f"  {pair:30} {_pct(rate)}" for pair, rate in v.items()]
+            out += [f"  {pair:30} {pct(rate)}" for pair, rate in v.items()]
         elif kind == "conversion":
-            out.append(f"{head}: {_pct(v)}  ({r.get('from')} -> {r.get('to')}: reached B / reached A)")
+            out.append(f"{head}: {pct(v)}  ({r.get('from')} -> {r.get('to')}: reached B / reached A)")
         elif kind == "weighted_pipeline":
-            out.append(f"{head}: {_num(v)} {cur} (sum over open deals of amount x probability)")
-            out += [f"  {s:20} {row['count']:6} deal(s)  {_num(row['amount']):>14}  weighted {_num(row['weighted'])}"
+            out.append(f"{head}: {num(v)} {cur} (sum over open deals of amount x probability)")
+            out += [f"  {s:20} {row['count']:6} deal(s)  {num(row['amount']):>14}  weighted {num(row['weighted'])}"
                     for s, row in (r.get("by_stage") or {}).items()]
         elif kind == "time_in_stage" and isinstance(v, dict):
             out.append(f"{head} (days per stay):")
-            out += [f"  {s:20} mean {_days(d['mean']):>9}  median {_days(d['median']):>9}  n {d['n']}"
+            out += [f"  {s:20} mean {days(d['mean']):>9}  median {days(d['median']):>9}  n {d['n']}"
                     for s, d in v.items()]
         elif kind in ("stuck", "rotting") and "deals" in r:
             ids = ", ".join(f"{d['id']} ({d['stage']}, {d['days_in_stage']} d)" for d in r["deals"][:5])
-            out.append(f"{head}: {v} open deal(s), {_num(r['amount'])} {cur}" + (f"; longest: {ids}" if ids else ""))
+            out.append(f"{head}: {v} open deal(s), {num(r['amount'])} {cur}" + (f"; longest: {ids}" if ids else ""))
         elif kind == "bottleneck":
             out.append(f"{head}: {v or 'n/a'}" + (f" — {r['reason']}" if v else ""))
             for f in r.get("stages") or []:
-                wait = f"median {_days(f['median_days'])} / max_days {f['max_days']}" if f["max_days"] else f"median {_days(f['median_days'])}"
-                out.append(f"  {f['stage']:20} -> {f['next']:12} conversion {_pct(f['conversion'])}  {wait}  score {f['score']}")
+                wait = f"median {days(f['median_days'])} / max_days {f['max_days']}" if f["max_days"] else f"median {days(f['median_days'])}"
+                out.append(f"  {f['stage']:20} -> {f['next']:12} conversion {pct(f['conversion'])}  {wait}  score {f['score']}")
         elif kind == "backlog_ratio":
-            out.append(f"{head}: {_pct(v)} (backlog {_num(r.get('backlog_amount'))} / total sales {_num(r.get('total_sales'))} {cur})")
+            out.append(f"{head}: {pct(v)} (backlog {num(r.get('backlog_amount'))} / total sales {num(r.get('total_sales'))} {cur})")
         elif kind == "quota" and isinstance(v, dict):
             if not v:
                 out.append(f"{head}: no quotas declared")
                 continue
             out.append(f"{head} (quarter from {r['quarter_start']}: won / quota = attainment; open pipeline / quota left = coverage):")
-            out += [f"  {o:28} quota {_num(q['quota']):>10}  won {_num(q['won']):>10}  attainment {_pct(q['attainment']):>7}"
-                    f"  pipeline {_num(q['pipeline']):>10}  coverage {_num(q['coverage'])}" for o, q in v.items()]
+            out += [f"  {o:28} quota {num(q['quota']):>10}  won {num(q['won']):>10}  attainment {pct(q['attainment']):>7}"
+                    f"  pipeline {num(q['pipeline']):>10}  coverage {num(q['coverage'])}" for o, q in v.items()]
         elif kind == "velocity":
-            out.append(f"{head}: {_num(v)} {cur}/day (open x win rate x mean won amount / mean cycle)")
+            out.append(f"{head}: {num(v)} {cur}/day (open x win rate x mean won amount / mean cycle)")
         elif kind == "count" and "by_outcome" in r and r["id"] == "count":
             b = r["by_outcome"]
             out.append(f"{head}: {v} deal(s): {b['open']} open, {b['won']} won, {b['lost']} lost")
@@ -210,172 +204,10 @@ def _fmt_value(v: Any) -> str:
     if isinstance(v, float) and 0 < abs(v) <= 1:
         return f"{v:.4g}"
     if isinstance(v, (int, float)):
-        return _num(v)
+        return num(v)
     if isinstance(v, dict):
         return ", ".join(f"{k}: {_fmt_value(x)}" for k, x in v.items())
     return "n/a" if v is None else str(v)
-
-
-# ---------------------------------------------------------------------------------
-# forecast
-# ---------------------------------------------------------------------------------
-
-def _days_option(value: str, name: str) -> int:
-    try:
-        return parse_duration(value).days
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint=name)
-
-
-@click.command()
-@_deals_argument
-@workflow_option
-@click.option("--method", "-m", default=None, metavar="NAME",
-              help="weighted, historical, montecarlo, or one from a plugin (default: the one that backtests best here, else weighted).")
-@click.option("--horizon", default="90d", show_default=True, help="Revenue closed within this (90d, 12w).")
-@click.option("--trials", type=click.IntRange(1), default=None, help="Monte Carlo trials (default 10000).")
-@click.option("--seed", type=int, default=None, help="Monte Carlo seed (default 1).")
-@click.option("--by", default="", metavar="FIELDS", help="historical: adjust by these deal fields, e.g. owner,product.")
-@click.option("--backtest", "do_backtest", is_flag=True, help="Rolling-origin backtest of every method, and calibration.")
-@click.option("--origins", type=click.IntRange(1), default=6, show_default=True, help="Backtest: number of origins.")
-@click.option("--step", default="30d", show_default=True, help="Backtest: days between origins.")
-@click.option("--from", "from_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Backtest: the first origin (with --to and --every instead of --origins/--step).")
-@click.option("--to", "to_date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Backtest: the last origin (default: the date minus the horizon).")
-@click.option("--every", default="1mo", show_default=True, help="Backtest with --from: step between origins (1mo, 30d, 2w).")
-@now_option
-@as_of_option
-@store_option
-@format_option
-@pass_context
-@handle_errors
-def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, method: str | None, horizon: str,
-             trials: int | None, seed: int | None, by: str, do_backtest: bool, origins: int, step: str,
-             from_date: dt.datetime | None, to_date: dt.datetime | None, every: str,
-             now: dt.datetime | None, as_of: dt.datetime | None, store_url: str | None, fmt: str) -> None:
-    """Revenue won within a horizon: `existing` (deals open on the date) + `new` (deals not
-    created yet), with P10/P50/P90. Without --method, the method that backtests best on
-    the deals' own history (else weighted); the output names it and why. With
-    --backtest: every method replayed at past dates (--from/--to/--every, or
-    --origins/--step), each date's forecast, actual, error and whether P10-P90 held it."""
-    horizon_days = _days_option(horizon, "--horizon")
-    step_days = _days_option(step, "--step")
-    if step_days < 1:
-        raise click.BadParameter(f"{step!r}: origins must be at least a day apart", param_hint="--step")
-    try:
-        step_every = parse_every(every)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--every")
-    available = ctx.plugins.forecast_methods()
-    choose = method is None and not do_backtest
-    names = [method] if method else sorted(available)
-    for name in names:
-        if name not in available:
-            raise click.BadParameter(f"no forecast method '{name}' (available: {', '.join(sorted(available))})",
-                                     param_hint="--method")
-    options: dict[str, Any] = {"by": [f.strip() for f in by.split(",") if f.strip()]}
-    if trials is not None:
-        options["trials"] = trials
-    if seed is not None:
-        options["seed"] = seed
-    stream = Stream(ctx, workflow_path, deals, now, as_of)
-    store = optional_store(ctx, store_url, stream.workflow_path)
-    try:
-        if do_backtest:
-            dates = None
-            if from_date is not None:
-                last = to_date.date() if to_date else stream.day - dt.timedelta(days=horizon_days)
-                dates = schedule(from_date.date(), last, step_every)
-            pairs = ((item.doc.deal, item.state) for item in stream.items())
-            result = backtest(pairs, stream.cw, stream.day, horizon_days, {n: available[n] for n in names}, store,
-                              origins, step_days, options, dates)
-        else:
-            reason = None
-            if choose:  # one pass: the backtest at the months before the date, and the states on it
-                finals: list = []
-                pairs = ((item.doc.deal, item.state) for item in stream.items())
-                trial = backtest(pairs, stream.cw, stream.day, horizon_days, {n: available[n] for n in names}, store,
-                                 CHOICE_ORIGINS, 30, {**options, "trials": min(options.get("trials", 2000), 2000)},
-                                 finals=finals)
-                names[:] = [trial["default_method"]]
-                reason, states = trial["default_reason"], finals
-            else:
-                states = [slim_for_forecast(s, options["by"]) for s in stream.states()]
-            try:
-                result = run_method(available[names[0]], ForecastInput(states, stream.workflow, stream.day,
-                                                                       horizon_days, store, options))
-                if reason:
-                    result["default_reason"] = reason
-            except ForecastFailed as exc:
-                stream.errors.append(Diagnostic(names[0], str(exc)))
-                result = {"method": names[0], "horizon_days": horizon_days, "expected": None,
-                          "p10": None, "p50": None, "p90": None}
-    finally:
-        if store is not None:
-            store.close()
-    for failure in result.get("errors") or []:
-        stream.errors.append(Diagnostic("backtest", failure))
-    if fmt == "json":
-        echo_json({**result, **stream.header()})  # the header's errors hold the backtest's too
-    else:
-        click.echo("\n".join(format_backtest(result) if do_backtest else format_forecast(result, stream.workflow)))
-    stream.finish(fmt)
-
-
-def format_forecast(r: dict, workflow: Any) -> list[str]:
-    cur = workflow.currency
-    out = [f"{r['method']} forecast, revenue won within {r['horizon_days']} days: expected {_num(r['expected'])} {cur}"
-           f" = existing {_num(r.get('existing'))} (deals open now) + new {_num(r.get('new'))} (deals not created yet)",
-           f"  P10 {_num(r['p10'])}   P50 {_num(r['p50'])}   P90 {_num(r['p90'])}   ({r.get('open_deals', '?')} open deal(s))"]
-    if r.get("default_reason"):
-        out.append(f"  method: {r['default_reason']}")
-    n = r.get("new_detail")
-    if n:
-        out.append(f"  new: {n['created_per_day']:g} deal(s) created a day x {n['win_chance_within_rest']:.1%} won within "
-                   f"the rest of the horizon x {_num(n['mean_won_value'])} {cur} a win = {_num(n['expected_new_wins'])} win(s)")
-    for key in ("definition", "quantiles", "smoothing", "timing"):
-        if r.get(key):
-            out.append(f"  {key}: {r[key]}")
-    if r.get("by_category"):
-        out.append("  by forecast category:")
-        out += [f"    {c:12} {row['count']:6} deal(s)  amount {_num(row['amount']):>14}  weighted {_num(row['weighted'])}"
-                for c, row in r["by_category"].items()]
-    if r.get("by_month"):
-        out.append("  weighted by month of expected_close:")
-        out += [f"    {m:20} {_num(v)}" for m, v in r["by_month"].items()]
-    if r.get("stages"):
-        out.append("  learned per stage (configured -> learned, won/lost, median days to win):")
-        out += [f"    {s:20} {row['configured']:.2f} -> {row['learned']:.3f}  {row['won']}/{row['lost']}  "
-                f"{_days(row['time_to_win_median_days'])}" for s, row in r["stages"].items()]
-    if r.get("timing_sources"):
-        out.append("  close timing from: " + ", ".join(f"{k} {v}" for k, v in r["timing_sources"].items()))
-    return out
-
-
-def format_backtest(r: dict) -> list[str]:
-    out = [f"backtest: {len(r['origins'])} origin(s), horizon {r['horizon_days']} days",
-           f"  {r['definition']}", ""]
-    if r.get("default_method"):
-        out += [f"  default method: {r['default_method']} ({r.get('default_reason', '')})", ""]
-    out.append(f"  {'method':14} {'MAPE':>8} {'bias':>8} {'existing':>9} {'new':>8} {'P10-P90 held':>13} {'width':>7}")
-    for name, m in r["methods"].items():
-        out.append(f"  {name:14} {_pct(m['mape']):>8} {_pct(m['bias']):>8} {_pct(m.get('existing_bias')):>9} "
-                   f"{_pct(m.get('new_bias')):>8} {m.get('coverage', 0):>6}/{m['origins']:<6} {_pct(m.get('width')):>7}")
-    out += ["", "  (bias of existing: against revenue won by deals open at the origin; of new: by deals created after it)"]
-    for row in r["origins"]:
-        out += ["", f"  {row['origin']}: actual {_num(row['actual'])} (from deals open then {_num(row.get('actual_existing'))}, "
-                    f"from new deals {_num(row.get('actual_new'))})"]
-        for name, d in (row.get("detail") or {}).items():
-            held = "held" if d["held"] else "MISSED"
-            error = d["error"] / d["actual"] if d["actual"] else None
-            out.append(f"    {name:14} {_num(d['expected']):>12} = {_num(d['existing']):>12} + {_num(d['new']):>11}  "
-                       f"P10-P90 {_num(d['p10'])}-{_num(d['p90'])} {held}  error {_pct(error)}")
-    out += ["", "  calibration (configured probability vs win rate observed from the stage):",
-            f"  {'stage':20} {'configured':>10} {'observed':>9} {'won':>6} {'lost':>6} {'learned':>8}"]
-    for c in r["calibration"]:
-        out.append(f"  {c['stage']:20} {c['configured']:>10.2f} {_pct(c['observed']):>9} {c['won']:>6} {c['lost']:>6} {c['learned']:>8.3f}")
-    return out
 
 
 # ---------------------------------------------------------------------------------
@@ -392,7 +224,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
 
 
 @click.command()
-@_deals_argument
+@deals_argument
 @workflow_option
 @click.option("--capacity", callback=_rate, metavar="N/week", help="What can be delivered per week (amount, or orders with --unit orders).")
 @click.option("--weeks", type=click.IntRange(1, 520), default=12, show_default=True, help="Weeks to project.")
@@ -428,18 +260,18 @@ def backlog(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, cap
 
 def format_backlog(r: dict, currency: str) -> list[str]:
     unit = "order(s)" if r["unit"] == "orders" else currency
-    out = [f"backlog: {_num(r['backlog_amount'])} {currency} in {r['open_orders']} open order(s); "
-           f"total sales {_num(r['total_sales'])} {currency}; ratio {_pct(r['ratio'])}",
+    out = [f"backlog: {num(r['backlog_amount'])} {currency} in {r['open_orders']} open order(s); "
+           f"total sales {num(r['total_sales'])} {currency}; ratio {pct(r['ratio'])}",
            f"  {r['definition']}",
-           f"  intake: {_num(r['intake_used'])} {unit}/week ({r['intake_source']})"]
+           f"  intake: {num(r['intake_used'])} {unit}/week ({r['intake_source']})"]
     if r.get("capacity_per_week") is None:
         out.append("  no --capacity given: no projection")
         return out
     change = r["weekly_change"]
     trend = "grows" if change > 0 else "shrinks" if change < 0 else "holds"
-    out.append(f"  capacity {_num(r['capacity_per_week'])} {unit}/week: the backlog {trend} by {_num(abs(change))} a week "
+    out.append(f"  capacity {num(r['capacity_per_week'])} {unit}/week: the backlog {trend} by {num(abs(change))} a week "
                "(never below 0)")
-    out += [f"  week {p['week']:3}  {p['date']}  {_num(p['backlog'])}" for p in r["projection"]]
+    out += [f"  week {p['week']:3}  {p['date']}  {num(p['backlog'])}" for p in r["projection"]]
     return out
 
 
@@ -477,4 +309,4 @@ def import_(ctx: Context, csv_file: str, map_path: str, out_dir: str, workflow_p
     sys.exit(EXIT_ERRORS if result.skipped else EXIT_OK)
 
 
-COMMANDS = (metrics, forecast, backlog, import_)
+COMMANDS = (metrics, backlog, import_)
