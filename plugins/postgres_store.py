@@ -14,7 +14,9 @@ from typing import Any, Iterable, Iterator
 from flowctl.hookspecs import hookimpl
 from flowctl.store import StoreError, mask_url
 
-from ._sql import Dialect, SQLStore, Table, dumps, loads
+from ._sql import SQLStore
+from ._sql_rows import Dialect, dumps, loads
+from ._sql_tables import Table
 
 SCHEMES = ("postgresql", "postgres")  # also SQLAlchemy's postgresql+psycopg://
 WRITE_LOCK = 0x666C6F77  # pg_advisory_xact_lock key of flowctl's writers ("flow")

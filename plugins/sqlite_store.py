@@ -18,7 +18,8 @@ from typing import Iterator
 from flowctl.hookspecs import hookimpl
 from flowctl.store import StoreError, mask_url
 
-from ._sql import Dialect, SQLStore, dumps, loads
+from ._sql import SQLStore
+from ._sql_rows import Dialect, dumps, loads
 
 BUSY_TIMEOUT_S = 60.0  # how long a writer waits for another process's transaction
 
