@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from flowctl import dealedit
+from flowctl import dealedit, dealedit_yaml
 from flowctl.dealedit import (
     AlreadyRecorded,
     DealEditError,
@@ -32,8 +32,9 @@ LOADERS = [yaml.SafeLoader] + ([yaml.CSafeLoader] if hasattr(yaml, "CSafeLoader"
 
 @pytest.fixture(autouse=True, params=LOADERS, ids=lambda loader: loader.__name__)
 def loader(request, monkeypatch):
-    """Run every test with libyaml's marks and with the pure-Python loader's."""
-    monkeypatch.setattr(dealedit, "_LOADER", request.param)
+    """Run every test with libyaml's marks and with the pure-Python loader's (in each module that reads YAML)."""
+    for module in (dealedit, dealedit_yaml):
+        monkeypatch.setattr(module, "_LOADER", request.param)
     return request.param
 
 
@@ -813,7 +814,7 @@ def test_anchored_section_used_elsewhere_is_refused(tmp_path, monkeypatch):
     with pytest.raises(DealEditError, match=r":2:7: `jobs` of deal A is anchored"):
         record_job_done(path, "A", "x", at=D)
     # without that check, the safety net still sees that `other` would change too
-    monkeypatch.setattr(dealedit, "_is_shared", lambda root, node: False)
+    monkeypatch.setattr(dealedit_yaml, "_is_shared", lambda root, node: False)
     with pytest.raises(DealEditError, match="internal check failed"):
         record_job_done(path, "A", "x", at=D)
     assert get(path) == text
