@@ -101,7 +101,8 @@ class ForecastMethod:
 
     name: str
     forecast: Callable[[ForecastInput], dict]  # returns at least {"expected", "p10", "p50", "p90"}
-    description: str = ""
+    description: str = ""  # one line: how it forecasts (help texts, the report's definition), N_-marked
+    label: str = ""  # the report's column title, N_-marked so it is translated; the name when empty
 
 
 class MetricAccumulator(Protocol):

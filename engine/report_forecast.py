@@ -1,4 +1,4 @@
-"""The report's forecast section: each built-in method over the horizon and over the
+"""The report's forecast section: each registered method over the horizon and over the
 open deals of each month of expected close (`forecast_section`), and the "how good were
 our forecasts" table: each method replayed at the last
 QUALITY_ORIGINS months' dates whose horizon has passed (forecast_error.replays: the
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .catalogs import N_
 from .forecast_error import replays
 from .forecasting import ForecastFailed, run_method
 from .forecast_parts import new_part
@@ -19,7 +18,6 @@ from .report_charts import Fmt
 
 QUALITY_ORIGINS = 6  # the last six months
 MONTHS_AHEAD = 12  # forecast months shown; later ones are grouped
-METHODS = ("weighted", "historical", "montecarlo")
 
 
 def _month_end(day: dt.date) -> dt.date:
@@ -66,29 +64,22 @@ class _CachedStore:
         return getattr(self.store, name)
 
 
-METHOD_LABELS = {"weighted": N_("Stage-weighted"), "historical": N_("Historical"),
-                 "montecarlo": N_("Monte Carlo")}
-METHOD_DEFINITIONS = {
-    "weighted": N_("amount × probability (the deal's own, else its stage's)"),
-    "historical": N_("win probability and time to close learned from closed deals"),
-    "montecarlo": N_("simulated trials with the stage probabilities and learned timing"),
-}
-
-
-def _method_label(name: str, fmt: Fmt) -> str:
-    return fmt._(METHOD_LABELS[name]) if name in METHOD_LABELS else name
+def _method_label(method: Any, fmt: Fmt) -> str:
+    return fmt._(method.label) if method.label else method.name
 
 
 def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: int, store: Any, methods: dict,
                      trials: int, fmt: Fmt) -> dict:
-    """Each method (weighted, historical, montecarlo) over the horizon, and over the open
-    deals of each month of expected close up to that month's end."""
-    names = [n for n in METHODS if n in methods]
+    """Each registered method, by name, over the horizon,
+    and over the open deals of each month of expected close up to that month's end."""
+    names = sorted(methods)
     options = {"trials": trials, "seed": 1}
     cached: Any = _CachedStore(store) if store is not None else None  # a Store in all but name
     totals = []
     for name in names:
-        row: dict[str, Any] = {"name": name, "label": _method_label(name, fmt), "definition": fmt._(METHOD_DEFINITIONS.get(name, ""))}
+        method = methods[name]
+        row: dict[str, Any] = {"name": name, "label": _method_label(method, fmt),
+                               "definition": fmt._(method.description) if method.description else ""}
         try:
             r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
             row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals", "existing", "new")})
@@ -154,7 +145,7 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
                 row["methods"][name] = {"error": str(exc)}
         months.append(row)
     main = next((t for t in totals if t.get("expected") is not None), None)
-    return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(n, fmt)} for n in names],
+    return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(methods[n], fmt)} for n in names],
             "totals": totals, "months": months, "main": main, "trials": trials,
             "open_deals": sum(1 for s in states if s.outcome == "open"),
             "undated": len(buckets.get("none", [])),

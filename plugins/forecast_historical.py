@@ -9,6 +9,7 @@ from flowctl.forecasting import (QUANTILES_NOTE, SMOOTHING_NOTE, TIMING_NOTE, be
                                  open_deals, timing)
 from flowctl.forecast_parts import EXISTING_NOTE, existing_chance
 from flowctl.hookspecs import hookimpl
+from flowctl.catalogs import N_
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 
 DEFINITION = EXISTING_NOTE + ("; a stage and age no past deal reached: learned win probability x "
@@ -48,4 +49,4 @@ def forecast(data: ForecastInput) -> dict:
 
 @hookimpl
 def flowctl_forecast_methods() -> list[ForecastMethod]:
-    return [ForecastMethod("historical", forecast, "win probability and time to close learned from history (smoothed)")]
+    return [ForecastMethod("historical", forecast, N_("win probability and time to close learned from closed deals"), label=N_("Historical"))]

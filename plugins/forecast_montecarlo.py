@@ -18,6 +18,7 @@ from collections import Counter
 
 from flowctl.forecasting import TIMING_NOTE, learn, open_deals, timing
 from flowctl.hookspecs import hookimpl
+from flowctl.catalogs import N_
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 
 DEFAULT_TRIALS = 10_000
@@ -93,4 +94,4 @@ def forecast(data: ForecastInput) -> dict:
 
 @hookimpl
 def flowctl_forecast_methods() -> list[ForecastMethod]:
-    return [ForecastMethod("montecarlo", forecast, "seeded trials: P10/P50/P90 of revenue closed within the horizon")]
+    return [ForecastMethod("montecarlo", forecast, N_("simulated trials with the stage probabilities and learned timing"), label=N_("Monte Carlo"))]

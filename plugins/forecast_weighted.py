@@ -7,6 +7,7 @@ import datetime as dt
 
 from flowctl.forecasting import QUANTILES_NOTE, bernoulli_quantiles, open_deals
 from flowctl.hookspecs import hookimpl
+from flowctl.catalogs import N_
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 
 CATEGORIES = ("closed", "commit", "best_case", "pipeline", "omitted")
@@ -50,4 +51,4 @@ def forecast(data: ForecastInput) -> dict:
 
 @hookimpl
 def flowctl_forecast_methods() -> list[ForecastMethod]:
-    return [ForecastMethod("weighted", forecast, "amount x probability by forecast category and month of expected_close")]
+    return [ForecastMethod("weighted", forecast, N_("amount × probability (the deal's own, else its stage's)"), label=N_("Stage-weighted"))]

@@ -156,7 +156,8 @@ def test_funnel_conversion_time_and_bottleneck(demo):
 
 def test_forecast_has_three_methods_and_a_band_per_month(demo):
     f = context_of(demo)["forecast"]
-    assert [t["name"] for t in f["totals"]] == ["weighted", "historical", "montecarlo"]
+    assert [t["name"] for t in f["totals"]] == ["historical", "montecarlo", "weighted"]  # registered ones, by name
+    assert [t["label"] for t in f["totals"]] == ["Historical", "Monte Carlo", "Stage-weighted"]  # the methods' labels
     for t in f["totals"]:
         assert t["p10"] <= t["expected"] <= t["p90"]
     months = [m for m in f["months"] if m["key"][:1].isdigit()]
@@ -664,3 +665,22 @@ def test_proposals_and_reports_render_for_every_valid_deal(cli, project, tmp_pat
         assert "Traceback" not in result.output
     result = cli("report", str(project.deals), *common, "-o", str(tmp_path / "r.html"))
     assert result.exit_code == 0, result.output
+
+
+def test_forecast_lists_every_registered_method_with_its_own_label(demo):
+    """A plugin's method is shown like the built-in ones: its label, else its name."""
+    from flowctl.hooktypes import ForecastMethod
+
+    plugins = Plugins()
+    workflow, _ = load_workflow(str(demo / "workflow.yaml"), plugins)
+    historical = plugins.forecast_methods()["historical"].forecast
+    methods = {"zz_labelled": ForecastMethod("zz_labelled", historical, "the plugin's definition", label="Plugin label"),
+               "aa_bare": ForecastMethod("aa_bare", historical)}
+    day = dt.date.fromisoformat(NOW)
+    builder = ReportBuilder(workflow, day, plugins, 10)
+    for item in evaluate_all(CompiledWorkflow(workflow), [str(demo / "deals")], day):
+        if item.state is not None:
+            builder.add(item.state)
+    f = builder.build(methods=methods)["forecast"]
+    assert [(m["name"], m["label"]) for m in f["methods"]] == [("aa_bare", "aa_bare"), ("zz_labelled", "Plugin label")]
+    assert [t["definition"] for t in f["totals"]] == ["", "the plugin's definition"]
