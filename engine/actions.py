@@ -8,13 +8,13 @@ from typing import Callable
 
 from .evaluate import DealState
 from .hooktypes import Action, ActionContext, ActionOutcome
-from .model import Job
+from .model import Job, Workflow
 from .store import ActionResult
 
 Sleep = Callable[[float], None]
 
 
-def due_actions(state: DealState, workflow) -> list[Job]:
+def due_actions(state: DealState, workflow: Workflow) -> list[Job]:
     """Automated jobs of the stage the deal stands in that are not done yet."""
     if state.outcome == "lost":
         return []

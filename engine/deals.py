@@ -7,7 +7,7 @@ import functools
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
@@ -181,7 +181,8 @@ def _real_date(value: str) -> bool:
         return False
 
 
-def _dates(deal: dict, mapping, entries) -> Iterator[tuple[tuple, Any]]:
+def _dates(deal: dict, mapping: Callable[[str], dict], entries: Callable[[str], list[tuple[int, dict]]]
+           ) -> Iterator[tuple[tuple, Any]]:
     """(path, value) of every date a deal file holds."""
     for key in ("created", "expected_close", "closed_at"):
         yield (key,), deal.get(key)

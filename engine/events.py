@@ -18,7 +18,7 @@ def conditions(state: DealState, workflow: Workflow, previous: DealRecord | None
     out: list[Event] = []
     old_index = workflow.stage_by_id[previous.stage].index if previous and previous.stage in workflow.stage_by_id else None
     if previous is None or previous.stage != stage:
-        if old_index is not None and state.stage_index < old_index:
+        if previous is not None and old_index is not None and state.stage_index < old_index:
             out.append(Event(f"{d}:stage_regressed:{previous.stage}>{stage}:{now}", "stage_regressed", d, stage, now,
                              {"from": previous.stage}))
         elif state.outcome != "lost" or previous is None:

@@ -84,7 +84,7 @@ def _merge_list(base: list, overlay: list, what: str, diagnostics: list[Diagnost
             continue
         ident = change.get("id")
         index = next((i for i, x in enumerate(items) if isinstance(x, dict) and ident is not None and x.get("id") == ident), None)
-        known = [x.get("id") for x in items if isinstance(x, dict) and x.get("id") is not None]
+        known = [str(x["id"]) for x in items if isinstance(x, dict) and x.get("id") is not None]
         if change.get("remove"):
             if index is None:
                 file, path = where(change, "id")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import inspect
 import itertools
 import json
 import os
@@ -310,10 +311,10 @@ class FlowctlRun:
 
         from .cli import main
 
-        try:
-            runner = CliRunner(mix_stderr=False)  # click < 8.2: keep stderr apart
-        except TypeError:
-            runner = CliRunner()  # click >= 8.2 always does
+        # click < 8.2 mixes stderr into the output unless told not to; 8.2 and later keep it apart.
+        keep_apart = "mix_stderr" in inspect.signature(CliRunner).parameters
+        options: dict[str, Any] = {"mix_stderr": False} if keep_apart else {}
+        runner = CliRunner(**options)
         self.last = runner.invoke(main, [*self.plugin_args(), *[str(a) for a in args]], env=env, input=input,
                                   catch_exceptions=False)
         return self.last

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
@@ -16,6 +16,9 @@ from ..plugin_manager import Plugins
 from ..redact import mask_secrets
 from ..terminal import escape_controls
 from ..store import StoreError
+
+if TYPE_CHECKING:
+    from ..model import Workflow
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 DEFAULT_WORKFLOW = "workflow.yaml"
@@ -102,7 +105,7 @@ def default_store_url(ctx: Context, workflow_path: str) -> str:
     return url
 
 
-def load_workflow_or_fail(ctx: Context, path: str):
+def load_workflow_or_fail(ctx: Context, path: str) -> Workflow:
     from ..workflow import load_workflow
     workflow, diagnostics = load_workflow(path, ctx.plugins)
     for d in diagnostics:

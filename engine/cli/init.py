@@ -6,6 +6,7 @@ import json
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +16,11 @@ from ..workflow import BUILTIN_PREFIX, builtin_names
 from .common import Context, handle_errors, load_workflow_or_fail, pass_context, warn
 from .schema import editor_schema
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable  # importlib.resources.abc from Python 3.11
 
-def _copy_tree(source, target: Path) -> list[Path]:
+
+def _copy_tree(source: Traversable, target: Path) -> list[Path]:
     written = []
     for entry in source.iterdir():
         if entry.name.startswith(("__", ".")):
@@ -38,7 +42,7 @@ def _generated(target: Path, base: str, ctx: Context) -> list[Path]:
 
     written = [target / "workflow.yaml", target / "README.md"]
     written[0].write_text(scaffold.overlay(base), "utf-8")
-    readme = resources.files("flowctl.workflows").joinpath("init", "README.md").read_text("utf-8")
+    readme = (resources.files("flowctl.workflows") / "init" / "README.md").read_text("utf-8")
     written[1].write_text(readme, "utf-8")
     workflow, diagnostics = load_workflow(written[0], ctx.plugins)
     if workflow is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+from typing import Callable
 
 import click
 
@@ -11,8 +12,11 @@ from ..compiled import CompiledWorkflow
 from ..diagnostics import Diagnostic, FlowctlError, did_you_mean
 from ..evaluate import DealState, Facts
 from ..events import conditions
+from ..model import Workflow
+from ..deals import DealDoc
 from ..pipeline import evaluate_all
 from ..severity import errors_of, warnings_of
+from ..store import Store
 from ..summary import claim_text, error_summary, state_summary
 from ..totals import StageTotals
 from .common import workflow_option
@@ -24,7 +28,8 @@ from .terminal import echo, secho
 ATTENTION = ("job_overdue", "deal_stuck", "deal_rotting", "gate_blocked")
 
 
-def _facts_from_store(ctx: Context, store_url: str | None, workflow_path: str):
+def _facts_from_store(ctx: Context, store_url: str | None, workflow_path: str
+                      ) -> tuple[Store, Callable[[str], Facts]] | tuple[None, None]:
     """Facts the store knows (first seen dates, automated jobs done); none when there
     is no store yet — looking must not create one."""
     store = open_store(ctx, store_url, workflow_path, must_exist=True)
@@ -100,7 +105,7 @@ def state_day(day: dt.date, as_of: dt.datetime | None) -> dt.date:
     return as_of.date() if as_of else day
 
 
-def _print_status(wf, summary: dict, attention: list, errors: list[Diagnostic], warnings: list[Diagnostic]) -> None:
+def _print_status(wf: Workflow, summary: dict, attention: list, errors: list[Diagnostic], warnings: list[Diagnostic]) -> None:
     loc = wf.locale
     secho(f"Pipeline of {wf.name} on {summary['date']} ({wf.currency})", bold=True)
     echo(f"{'stage':24} {'deals':>6} {'amount':>14} {'weighted':>14}")
@@ -145,15 +150,16 @@ def print_problems(errors: list[Diagnostic], warnings: list[Diagnostic]) -> None
             echo(f"  {d.format()}")
 
 
-def find_deal(cw: CompiledWorkflow, deal: str, paths: list[str], day: dt.date, facts=None,
-              when: dt.date | None = None):
-    """The Item of a deal named by id (or by its file's path)."""
+def find_deal(cw: CompiledWorkflow, deal: str, paths: list[str], day: dt.date,
+              facts: Callable[[str], Facts] | None = None, when: dt.date | None = None
+              ) -> tuple[DealDoc, DealState]:
+    """The deal named by id (or by its file's path) as read, and its state; its errors if it has no state."""
     ids = []
     for item in evaluate_all(cw, paths if not os.path.isfile(deal) else [deal], day, when=when, facts=facts):
         if item.deal_id == deal or (os.path.isfile(deal) and os.path.samefile(item.file, deal)):
-            if item.state is None:
+            if item.state is None or item.doc is None:
                 raise FlowctlError(item.diagnostics)
-            return item
+            return item.doc, item.state
         if item.deal_id:
             ids.append(item.deal_id)
     raise FlowctlError(Diagnostic(deal, f"no deal with id '{deal}' in {', '.join(paths)}{did_you_mean(deal, ids)}"))
@@ -179,11 +185,10 @@ def explain(ctx: Context, deal: str, deals: tuple[str, ...], workflow_path: str 
     store, facts = _facts_from_store(ctx, store_url, workflow_path)
     try:
         paths = list(deals) or ([] if os.path.isfile(deal) else default_deals(workflow_path))
-        item = find_deal(cw, deal, paths, day, facts, as_of.date() if as_of else None)
+        _, state = find_deal(cw, deal, paths, day, facts, as_of.date() if as_of else None)
     finally:
         if store is not None:
             store.close()
-    state = item.state
     if fmt == "json":
         echo_json(explanation(state))
         return
@@ -200,7 +205,7 @@ def explanation(state: DealState) -> dict:
     return data
 
 
-def _print_explain(wf, state: DealState, day: dt.date) -> None:
+def _print_explain(wf: Workflow, state: DealState, day: dt.date) -> None:
     loc = wf.locale
     deal = state.deal
     secho(f"{state.id}" + (f" — {deal.get('name')}" if deal.get("name") else ""), bold=True)

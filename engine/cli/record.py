@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from typing import Any, Callable
 
 import click
 
 from ..dealedit import AlreadyRecorded, DealEditError, record_approval, record_job_done
 from ..deals import find_files, read_deals
 from ..diagnostics import Diagnostic, FlowctlError, did_you_mean
+from ..model import Workflow
 from .common import Context, default_deals, handle_errors, load_workflow_or_fail, pass_context, resolve_workflow_path
 
 
@@ -38,7 +40,7 @@ def locate_deal(deal: str, paths: list[str]) -> tuple[str, str]:
     raise FlowctlError(Diagnostic(deal, f"no deal with id '{deal}' in {', '.join(paths)}{did_you_mean(deal, ids)}"))
 
 
-def refuse_what_run_refuses(wf, file: str, deal_id: str) -> None:
+def refuse_what_run_refuses(wf: Workflow, file: str, deal_id: str) -> None:
     """`done` and `approve` edit only deals that `run` accepts: the same loader and the
     same checks, so an edit never lands in a file whose deal run would not record."""
     from ..compiled import CompiledWorkflow
@@ -56,7 +58,7 @@ def _date(value: dt.datetime | None) -> dt.date:
     return value.date() if value else dt.date.today()
 
 
-def _edit(fn, *args, **kwargs) -> bool:
+def _edit(fn: Callable[..., bool], *args: Any, **kwargs: Any) -> bool:
     try:
         return fn(*args, **kwargs)
     except AlreadyRecorded:

@@ -186,14 +186,14 @@ def propose(ctx: Context, deal: str, deals: tuple[str, ...], workflow_path: str 
     store, facts = _facts_from_store(ctx, store_url, workflow_path)
     try:
         paths = list(deals) or ([] if os.path.isfile(deal) else default_deals(workflow_path))
-        item = find_deal(cw, deal, paths, day, facts)
+        doc, state = find_deal(cw, deal, paths, day, facts)
     finally:
         if store is not None:
             store.close()
     templates = make_templates(workflow_path, ctx.plugins)
-    text = render(templates, name, proposal_context(item.doc.deal, item.state, wf, loc, day))
+    text = render(templates, name, proposal_context(doc.deal, state, wf, loc, day))
     size = _write(output, text)
-    click.echo(f"wrote {output} ({_size(size)}): proposal for {item.state.id}, locale {loc}, template {name}")
+    click.echo(f"wrote {output} ({_size(size)}): proposal for {state.id}, locale {loc}, template {name}")
 
 
 COMMANDS = (report, propose)
