@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .backtest import choose_default
 from .forecast_error import replays
 from .forecasting import ForecastFailed, run_method
 from .forecast_parts import new_part
@@ -144,9 +145,12 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
             except ForecastFailed as exc:
                 row["methods"][name] = {"error": str(exc)}
         months.append(row)
-    main = next((t for t in totals if t.get("expected") is not None), None)
+    quality = forecast_quality(states, workflow, day, horizon, methods, names, min(trials, 1000))
+    # The headline is the method `forecast` would default to: the best backtest before the day.
+    default, _ = choose_default({"methods": quality["summary"]})
+    figured = [t for t in totals if t.get("expected") is not None]
+    main = next((t for t in figured if t["name"] == default), figured[0] if figured else None)
     return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(methods[n], fmt)} for n in names],
             "totals": totals, "months": months, "main": main, "trials": trials,
             "open_deals": sum(1 for s in states if s.outcome == "open"),
-            "undated": len(buckets.get("none", [])),
-            "quality": forecast_quality(states, workflow, day, horizon, methods, names, min(trials, 1000))}
+            "undated": len(buckets.get("none", [])), "quality": quality}

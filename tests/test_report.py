@@ -160,6 +160,9 @@ def test_forecast_has_three_methods_and_a_band_per_month(demo):
     assert [t["label"] for t in f["totals"]] == ["Historical", "Monte Carlo", "Stage-weighted"]  # the methods' labels
     for t in f["totals"]:
         assert t["p10"] <= t["expected"] <= t["p90"]
+    # the headline is the method `forecast` defaults to, not the first by name: ten deals
+    # are too little history to backtest, so the fallback
+    assert f["main"]["name"] == "weighted"
     months = [m for m in f["months"] if m["key"][:1].isdigit()]
     assert months and months[0]["key"] == "2026-11"
     assert sum(m["deals"] for m in f["months"]) == f["open_deals"] == 8
@@ -684,3 +687,4 @@ def test_forecast_lists_every_registered_method_with_its_own_label(demo):
     f = builder.build(methods=methods)["forecast"]
     assert [(m["name"], m["label"]) for m in f["methods"]] == [("aa_bare", "aa_bare"), ("zz_labelled", "Plugin label")]
     assert [t["definition"] for t in f["totals"]] == ["", "the plugin's definition"]
+    assert f["main"]["name"] == "aa_bare"  # no fallback among them: the first with a figure
