@@ -13,7 +13,7 @@ from flowctl.hooktypes import ChannelType, DeliveryError, Message
 CONFIG_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "Console channel",
-    "description": "Prints each notification to standard output: a line "
+    "description": "Prints each notification to standard error: a line "
                    "`[channel] to <recipient>: <subject>`, then the body. No settings.",
     "type": "object",
     "required": ["use"],
