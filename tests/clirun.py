@@ -55,10 +55,11 @@ def run(*args: Any, cwd: Path | str | None = None, env: Mapping[str, str | None]
 
 def invoke(*args: Any, cwd: Path | str | None = None, env: Mapping[str, str | None] | None = None,
            input: str | None = None) -> Result:
-    """`flowctl ARGS...` run by click's CliRunner from `cwd`. A traceback in the output,
-    or an exception other than the command's exit, fails the test."""
+    """`flowctl ARGS...` run by click's CliRunner from `cwd` (the `cli` fixture of
+    conftest.py is this function). A traceback in the output fails the test; an exception
+    other than the command's exit propagates as itself (so `pytest.raises` can expect it)."""
     result = run(*args, cwd=cwd, env=env, input=input)
-    assert "Traceback" not in result.output, result.output
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"flowctl {' '.join(map(str, args))} raised {result.exception!r}") from result.exception
+        raise result.exception
+    assert "Traceback" not in result.output, result.output
     return result

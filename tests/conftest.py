@@ -1,13 +1,14 @@
-"""Shared fixtures: a scratch project (workflow + deals) and the CLI runner."""
+"""Shared fixtures: a scratch project (workflow + deals) and the CLI runner (tests/clirun.py)."""
 from __future__ import annotations
 
 import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
 
@@ -69,12 +70,8 @@ def project(tmp_path: Path) -> Project:
 
 
 @pytest.fixture
-def cli():
-    from flowctl.cli import main
+def cli() -> Callable[..., Result]:
+    """`cli(*args, cwd=, env=, input=)`: the CLI in-process, the same runner as tests/clirun.py."""
+    import clirun
 
-    runner = CliRunner()
-
-    def invoke(*args: str, **kwargs):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False, **kwargs)
-        return result
-    return invoke
+    return clirun.invoke
