@@ -321,8 +321,8 @@ def metric_alerts(results: list[dict], now: dt.date) -> list[Event]:
             continue
         data = {"metric": r["id"], "value": r["value"], "target": r["target"]}
         if r.get("ok") is False:
-            events.append(Event(f"metric_alert:{r['id']}:{now.isoformat()}", "metric_alert", None, None, now, data))  # type: ignore[arg-type]
+            events.append(Event(f"metric_alert:{r['id']}:{now.isoformat()}", "metric_alert", None, None, now, data))
         for group in r.get("groups_off_target") or []:
-            events.append(Event(f"metric_alert:{r['id']}[{group}]:{now.isoformat()}", "metric_alert", None, None, now,  # type: ignore[arg-type]
+            events.append(Event(f"metric_alert:{r['id']}[{group}]:{now.isoformat()}", "metric_alert", None, None, now,
                                 {**data, "value": r["groups"][group], "group_by": r["group_by"], "group": group}))
     return events

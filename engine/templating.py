@@ -156,7 +156,7 @@ def _describe(exc: BaseException) -> str:
         return f"UnicodeDecodeError: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
     if isinstance(exc, RecursionError):
         return f"RecursionError: {exc} (a macro, loop or include that calls itself?)"
-    text = str(exc) or {MemoryError: "out of memory"}.get(type(exc), "")
+    text = str(exc) or ("out of memory" if type(exc) is MemoryError else "")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 

@@ -292,7 +292,7 @@ class SQLStore:
         return self._stream(TRANSITIONS.select("deal_id = ?", "at, id"), (deal_id,), _transition)
 
     def known_events(self, keys: Iterable[str]) -> set[str]:
-        keys, out = list(dict.fromkeys(keys)), set()
+        keys, out = list(dict.fromkeys(keys)), set[str]()
         for i in range(0, len(keys), _CHUNK):
             chunk = tuple(keys[i:i + _CHUNK])
             out.update(row[0] for row in self._fetch(f"SELECT key FROM events WHERE key IN ({', '.join('?' * len(chunk))})",
