@@ -38,7 +38,7 @@ class Days:
             seen += self.counts[days]
             if lo is None and seen > lo_rank:
                 lo = days
-            if seen > hi_rank:
+            if seen > hi_rank and lo is not None:  # lo_rank <= hi_rank: lo is set by now
                 return (lo + days) / 2
         return None  # pragma: no cover
 

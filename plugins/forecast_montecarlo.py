@@ -64,7 +64,8 @@ def percentile(sorted_values: list[float], q: float) -> float:
 
 def forecast(data: ForecastInput) -> dict:
     trials = int(data.options.get("trials") or DEFAULT_TRIALS)
-    seed = int(data.options.get("seed") if data.options.get("seed") is not None else DEFAULT_SEED)
+    asked_seed = data.options.get("seed")
+    seed = int(asked_seed) if asked_seed is not None else DEFAULT_SEED
     model = learn(data.states, data.workflow, data.now, data.store)
     amounts, probs = [], []
     sources: Counter[str] = Counter()
