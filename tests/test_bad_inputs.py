@@ -58,6 +58,7 @@ class Result:
     cpu_seconds: float
     max_rss_mb: float
     killed: bool
+    seconds: float = 0.0  # wall-clock, for test_faults' slow-channel check; not asserted here
 
     @property
     def output(self) -> str:
@@ -93,11 +94,12 @@ def real_process(*args: str | os.PathLike, cwd: Path, env: dict | None = None) -
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.005)
+        seconds = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Result(argv, proc.returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                      usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, killed)
+                      usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, killed, seconds)
 
 
 def in_process(*args: str | os.PathLike, cwd: Path, env: dict | None = None) -> Result:

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 import pytest
 
 from servers import closed_port, silent_server, smtp_server, webhook_server
-from test_bad_inputs import flowctl
+from test_bad_inputs import real_process as flowctl  # faults are injected into a real process
 
 HERE = Path(__file__).parent
 NOW = "2026-01-20"  # deals created 2026-01-01: `verify` (due 7d) is late and every deal is stuck

@@ -28,7 +28,7 @@ from flowctl.evaluate import evaluate
 from flowctl.expressions import ExpressionBatch
 from flowctl.templating import Templates
 from flowctl.workflow import load_workflow
-from test_bad_inputs import assert_refused, flowctl
+from test_bad_inputs import assert_refused, real_process as flowctl  # time and memory are measured on a real process
 
 NOW = "2026-11-23"
 CANARY = "/tmp/flowctl-sandbox-canary"
