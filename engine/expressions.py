@@ -28,6 +28,8 @@ from jinja2.sandbox import (UNSAFE_ASYNC_GENERATOR_ATTRIBUTES, UNSAFE_COROUTINE_
 from jinja2.utils import generate_lorem_ipsum, pass_environment, pass_eval_context
 from markupsafe import EscapeFormatter, Markup
 
+from . import sandbox_budget
+from .sandbox_budget import check as _step
 from .sandbox_limits import BOUNDED_FILTERS
 
 NAMES = ("deal", "now", "stage", "days_in_stage")
@@ -35,6 +37,7 @@ MAX_SEQUENCE = 100_000  # items a `*` may make
 MAX_INT_BITS = 100_000  # bits of an integer a `*` or `**` may make (about 30,000 digits)
 MAX_WIDTH = 1_000_000  # a width, count or length given to a filter or a string method
 MAX_OUTPUT = 20_000_000  # characters one operation, or a whole template, may produce
+MAX_WRAPPED = 1_000_000  # characters `wordwrap` may wrap (Python's textwrap: about 0.5 s per million)
 
 
 class MissingField(UndefinedError):
@@ -100,20 +103,28 @@ def _too_large(what: str) -> SecurityError:
     return SecurityError(f"{what} would be too large")
 
 
+# What an item that is not text weighs: it prints as several characters (`|tojson`,
+# `|string` of 20,000,000 small numbers took 2.6 s and 270 MB in one uninterruptible call).
+_ITEM_WEIGHT = 8
+
+
 def _weight(value: Any, budget: int) -> int:
-    """Characters and items in `value`, counted through nested lists and tuples; stops
-    counting once past `budget` (so the cost is bounded by the budget)."""
+    """Characters of text in `value`, and _ITEM_WEIGHT for every other item, counted
+    through nested lists and tuples; stops counting once past `budget` (so the cost is
+    bounded by the budget)."""
     total = 0
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, (str, bytes, range)):
+        if isinstance(item, (str, bytes)):
             total += len(item) + 1
+        elif isinstance(item, range):
+            total += len(item) * _ITEM_WEIGHT + 1
         elif isinstance(item, (list, tuple)):
-            total += 1
+            total += _ITEM_WEIGHT
             stack.extend(item)
         else:
-            total += 1
+            total += _ITEM_WEIGHT
         if total > budget:
             break
     return total
@@ -239,6 +250,8 @@ def _wordwrap(environment: Any, s: Any, width: int = 79, break_long_words: bool 
               wrapstring: str | None = None, break_on_hyphens: bool = True) -> str:
     _check_width(width)
     size = _text_size(s)
+    if size > MAX_WRAPPED:
+        raise SecurityError(f"wordwrap of {size:,} characters is too large (at most {MAX_WRAPPED:,})")
     sep = len(wrapstring if wrapstring is not None else environment.newline_sequence)
     if size + (size // max(int(width), 1) + str(s).count(" ") + 1) * sep > MAX_OUTPUT:
         raise _too_large("the wrapped text")
@@ -334,9 +347,13 @@ def _check_method_call(method: Any, owner: Any, args: tuple, kwargs: dict) -> tu
                 raise _too_large("the replaced text")
         elif name == "expandtabs":
             size = args[0] if args else kwargs.get("tabsize", 8)
-            if isinstance(size, int) and len(owner) + owner.count("\t" if isinstance(owner, str) else b"\t") * size > MAX_OUTPUT:
+            tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+            if isinstance(size, int) and len(owner) + tabs * size > MAX_OUTPUT:
                 raise _too_large("the expanded text")
     return args
+
+
+_TIMED = "flowctl_timed"  # the filter every `{% for %}` iterates through (see SafeEnvironment._parse)
 
 
 class SafeEnvironment(ImmutableSandboxedEnvironment):
@@ -357,12 +374,34 @@ class SafeEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(*args, **kwargs)
         self.filters.update(self._BOUNDED_FILTERS)
         self.filters.update(BOUNDED_FILTERS)
+        self.filters[_TIMED] = sandbox_budget.timed
         self.globals["lipsum"] = _lipsum
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        # Every `{% for %}` iterates through the time budget: an empty nested loop
+        # takes no other sandboxed step.
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, _TIMED, [], [], None, None, lineno=loop.iter.lineno)
+        return tree
+
+    # `map('filter')`, `select('test')`, `reject(...)` apply filters and tests through
+    # these: one budget step per item.
+    def call_filter(self, name: str, value: Any, args: Any = None, kwargs: Any = None,
+                    context: Any = None, eval_ctx: Any = None) -> Any:
+        _step()
+        return super().call_filter(name, value, args, kwargs, context, eval_ctx)
+
+    def call_test(self, name: str, value: Any, args: Any = None, kwargs: Any = None,
+                  context: Any = None, eval_ctx: Any = None) -> Any:
+        _step()
+        return super().call_test(name, value, args, kwargs, context, eval_ctx)
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         return self._BINOPS[operator_](left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        _step()  # every call: a macro calling macros, range() in a loop
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, (str, bytes, int)) and (args or kwargs):
             args = _check_method_call(__obj, owner, args, kwargs)
@@ -532,10 +571,12 @@ class Outcome:
 
 
 class ExpressionBatch:
-    """All expressions of one stage, compiled into one sandboxed call."""
+    """All expressions of one stage, compiled into one sandboxed call, evaluated within
+    the expression time budget (`sandbox_budget`, read once when compiled)."""
 
     def __init__(self, sources: Iterable[str]):
         self.sources = list(sources)
+        self.seconds = sandbox_budget.seconds("expression")
         self._single = [ENV.compile_expression(s, undefined_to_none=False) for s in self.sources]
         self._all = (ENV.compile_expression("[" + ", ".join(f"({s})" for s in self.sources) + "]",
                                             undefined_to_none=False)
@@ -545,16 +586,21 @@ class ExpressionBatch:
         if not self.sources:
             return []
         if self._all is not None:
+            outer = sandbox_budget.arm(self.seconds, "expression")
             try:
-                values = self._all(**context)
+                values = self._all(**context) or []
                 if all(v is True or v is False for v in values):
                     return [Outcome(v) for v in values]
             except Exception:
                 pass
-        return [_evaluate_one(fn, context) for fn in self._single]
+            finally:
+                sandbox_budget.disarm(outer)
+        # One by one, each with a budget of its own: only an expression that overran fails.
+        return [_evaluate_one(fn, context, self.seconds) for fn in self._single]
 
 
-def _evaluate_one(fn: Callable, context: dict[str, Any]) -> Outcome:
+def _evaluate_one(fn: Callable, context: dict[str, Any], seconds: float) -> Outcome:
+    outer = sandbox_budget.arm(seconds, "expression")
     try:
         value = fn(**context)
     except MissingField as exc:
@@ -565,6 +611,8 @@ def _evaluate_one(fn: Callable, context: dict[str, Any]) -> Outcome:
         return Outcome(False, f"{type(exc).__name__}: {exc}")
     except RecursionError:
         return Outcome(False, "expression too deep")
+    finally:
+        sandbox_budget.disarm(outer)
     if value is True or value is False:
         return Outcome(value)
     return Outcome(False, f"gave {value!r}, not true or false")

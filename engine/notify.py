@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from . import sandbox_budget
 from .catalogs import N_
 from .diagnostics import FlowctlError
 from .expressions import ENV
@@ -60,6 +61,7 @@ class Notifier:
         self.rules = [(i, r) for i, r in enumerate(workflow.notifications)]
         self._where = {i: ENV.compile_expression(r["where"], undefined_to_none=True)
                        for i, r in self.rules if r.get("where")}
+        self._where_seconds = sandbox_budget.seconds("expression")
 
     def _context(self, event: Event, deal: dict | None) -> dict:
         wf = self.workflow
@@ -82,9 +84,10 @@ class Notifier:
             context = self._context(event, deal)
             if i in self._where:
                 try:
-                    if not self._where[i](**context):
-                        continue
-                except Exception:
+                    with sandbox_budget.budget(self._where_seconds, "expression"):
+                        if not self._where[i](**context):
+                            continue
+                except Exception:  # a where that fails (or overruns its budget) matches nothing
                     continue
             try:
                 out.append(self._item(i, rule, event, deal, context, now))

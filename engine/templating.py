@@ -5,90 +5,34 @@ plugins' folders (the built-in templates are a plugin too). Template names canno
 leave their folder; deal values are passed as data and HTML-escaped in .html templates.
 
 Each operation is bounded by the sandbox (`expressions.SafeEnvironment`); a whole
-rendering is bounded too: in time (`FLOWCTL_TEMPLATE_SECONDS`, default 3 s, enforced
-with SIGALRM when rendering in the main thread) and in output (MAX_OUTPUT characters).
+rendering is bounded too: in time (`FLOWCTL_TEMPLATE_SECONDS`, default 3 s, see
+`sandbox_budget`) and in output (MAX_OUTPUT characters).
 Whatever goes wrong in a template is a FlowctlError naming it, never a traceback.
 """
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import jinja2
 from jinja2 import select_autoescape
 
+from . import sandbox_budget
 from .catalogs import COMPANY_FOLDER, Catalogs
 from .diagnostics import Diagnostic, FlowctlError
 from .expressions import MAX_OUTPUT, SafeEnvironment
-
-DEFAULT_SECONDS = 3.0  # under the 5 s a whole command may take, process start included
-
-
-class TemplateTimeout(Exception):
-    """A rendering ran past its time budget."""
 
 
 class TemplateOutputTooLarge(Exception):
     """A rendering produced more than MAX_OUTPUT characters."""
 
 
-def template_seconds() -> float:
-    """The time budget of one rendering: FLOWCTL_TEMPLATE_SECONDS (0 turns it off)."""
-    try:
-        return float(os.environ.get("FLOWCTL_TEMPLATE_SECONDS", DEFAULT_SECONDS))
-    except ValueError:
-        return DEFAULT_SECONDS
-
-
-class time_budget:  # noqa: N801 (used as a function: `with time_budget(3): ...`)
-    """Raise TemplateTimeout in the body once `seconds` have passed (SIGALRM; main thread
-    only, elsewhere no limit). A nested budget is covered by the outer one. The previous
-    SIGALRM handler and timer are restored afterwards.
-
-    The alarm fires again every 0.1 s after the first time (in case template code
-    swallowed the exception), so the timer must be disarmed whatever happens: the
-    handler never raises in __enter__ or __exit__, and __exit__ runs whenever the body
-    was entered."""
-
-    _running: "time_budget | None" = None
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.armed = False
-
-    def __enter__(self) -> "time_budget":
-        if (self.seconds <= 0 or time_budget._running is not None
-                or threading.current_thread() is not threading.main_thread()
-                or not hasattr(signal, "setitimer") or signal.getsignal(signal.SIGALRM) is None):
-            return self
-        self.started = time.monotonic()
-        self.previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
-        self.previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.1)
-        time_budget._running = self
-        self.armed = True
-        return self
-
-    def _on_alarm(self, signum: int, frame: Any) -> None:
-        if self.armed and (frame is None or frame.f_code not in _QUIET):
-            raise TemplateTimeout(f"took more than {self.seconds:g} s (FLOWCTL_TEMPLATE_SECONDS)")
-
-    def __exit__(self, *exc: Any) -> None:
-        if time_budget._running is not self:
-            return
-        self.armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous_handler)
-        time_budget._running = None
-        delay, interval = self.previous_timer
-        if delay > 0:  # someone else's timer was running: let it go on
-            signal.setitimer(signal.ITIMER_REAL, max(delay - (time.monotonic() - self.started), 0.001), interval)
-
-
-_QUIET = (time_budget.__enter__.__code__, time_budget.__exit__.__code__)
+def _within_budget() -> tuple[sandbox_budget.time_budget, sandbox_budget.budget]:
+    """The time budget of one rendering (FLOWCTL_TEMPLATE_SECONDS): checked by the
+    sandbox's steps in any thread, and by SIGALRM in the main thread."""
+    seconds = sandbox_budget.seconds("template")
+    return sandbox_budget.time_budget(seconds), sandbox_budget.budget(seconds, "template")
 
 
 def _bounded_text(template: jinja2.Template, context: dict) -> str:
@@ -213,7 +157,8 @@ class Templates:
         """Render a template by name; a missing or broken template is a FlowctlError."""
         template = None
         try:
-            with time_budget(template_seconds()):
+            alarm, steps = _within_budget()
+            with alarm, steps:
                 template = self.env.get_template(name)
                 return _bounded_text(template, context)
         except jinja2.TemplateNotFound as exc:
@@ -231,7 +176,8 @@ class Templates:
         """Render a short template written in the workflow (a subject, a recipient)."""
         shown = source if len(source) <= 80 else source[:77] + "..."
         try:
-            with time_budget(template_seconds()):
+            alarm, steps = _within_budget()
+            with alarm, steps:
                 return _bounded_text(self.env.from_string(source), context)
         except jinja2.TemplateNotFound as exc:
             missing = " or ".join(f"'{n}'" for n in (getattr(exc, "templates", None) or [exc.name]))

@@ -17,6 +17,10 @@ RUNAWAYS = {
     "map-center": "(deal.tags|map('center', 1000000)|list|length) > 0",
     "map-indent": "(deal.tags|map('indent', 1000000, true)|list|length) > 0",
     "map-nested": "(deal.tags|map('center', 30000)|map('center', 30000)|list|length) > 0",
+    # one call that cannot be interrupted: bounded by what it is given
+    "repeat-many-small-items": "(([range(100000)|list] * 199)|tojson|length) > 0",
+    "repeat-a-range": "(([range(100000)] * 100)|map('list')|list|length) > 0",
+    "wordwrap-long-text": "((('x' * 100000)|replace('x', 'x ' * 30))|wordwrap(1)|length) > 0",
 }
 
 
