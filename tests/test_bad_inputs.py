@@ -58,7 +58,7 @@ class Result:
     cpu_seconds: float
     max_rss_mb: float
     killed: bool
-    seconds: float = 0.0  # wall-clock, for test_faults' slow-channel check; not asserted here
+    seconds: float = 0.0  # wall-clock: only test_faults' 60 s hang guard reads it
 
     @property
     def output(self) -> str:

@@ -190,7 +190,9 @@ def test_channel_fault_keeps_messages_and_the_next_run_catches_up(fault: str, tm
         # The run succeeds: delivery failures are warnings, and the messages wait.
         assert result.returncode == 0, result.describe()
         assert "Traceback" not in result.output
-        assert result.seconds < 15, result.describe()
+        # a hang guard, not a speed check: a slow channel gives up at its timeout (10 s) and
+        # the run goes on, far within 60 s even on a loaded machine
+        assert result.seconds < 60, result.describe()
         report = json.loads(result.stdout)
         assert report["summary"]["delivery_failed"] == failing, result.describe()
         assert len([w for w in report["summary"]["warnings"] if "not delivered" in w]) == failing

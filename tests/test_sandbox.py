@@ -354,7 +354,7 @@ def test_runaway_expression_is_stopped(source: str, tmp_path: Path) -> None:
     result = flowctl("run", "--now", NOW, "--format", "json", "--store", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
     assert not result.killed, result.describe()
     assert "Traceback" not in result.output, result.describe()
-    assert result.seconds < 5, result.describe()
+    assert result.cpu_seconds < 5, result.describe()  # CPU, not wall-clock: a loaded machine passes too
     assert result.max_rss_mb < 300, result.describe()
     if result.returncode == 2:  # refused as a workflow error: fine, if it says where
         assert "workflow.yaml" in result.output, result.describe()
@@ -452,7 +452,7 @@ def test_deal_values_are_never_rendered_in_notifications(value: str, tmp_path: P
     write_project(tmp_path, deal=_literal_deal(value), extra=extra)
     result = flowctl("run", "--now", NOW, "--store", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
     assert result.returncode == 0, result.describe()
-    assert result.seconds < 5, result.describe()
+    assert result.cpu_seconds < 5, result.describe()  # CPU, not wall-clock: a loaded machine passes too
     assert f"{value} / {value}" in result.output, result.describe()  # the subject, literally
     assert f"to {value}@example.com" in result.output, result.describe()  # the owner, literally
     assert "49" not in result.output.replace("2026", "")
@@ -524,7 +524,7 @@ def test_imported_csv_cells_are_kept_literally(value: str, tmp_path: Path) -> No
     shutil.copy(tmp_path / "deals" / "CSV-1.yaml", tmp_path / "p" / "deals")
     run = flowctl("run", "--now", NOW, "--format", "json", "--store", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path / "p")
     assert run.returncode in (0, 1), run.describe()
-    assert run.seconds < 5
+    assert run.cpu_seconds < 5, run.describe()
     deals = {d["id"]: d for d in json.loads(run.stdout)["deals"]}
     assert "CSV-1" in deals, run.describe()
 
