@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from .dealedit_text import AlreadyRecorded, DealEditError, _describe, _is_blank_value, _line_col, _newline
 
@@ -22,31 +22,41 @@ class _JNode:
 
 
 _JWS = re.compile(r"[ \t\n\r]*")
+# typeshed's json.decoder declares only JSONDecoder and JSONDecodeError, but the module has
+# always exported scanstring (the C scanner, or its pure-Python fallback): (string, end).
+_scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _JSCALAR = re.compile(
     r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|NaN|-?Infinity"
 )
 
 
+def _skip_ws(text: str, i: int) -> int:
+    """The index of the first non-whitespace character at or after ``i``."""
+    m = _JWS.match(text, i)
+    assert m is not None  # `*` matches the empty string anywhere
+    return m.end()
+
+
 def _jparse(text: str, i: int) -> _JNode:
     """Spans of the JSON value at ``i`` (text already validated by json.loads)."""
-    i = _JWS.match(text, i).end()
+    i = _skip_ws(text, i)
     c = text[i]
     if c == "{":
         node = _JNode("object", i)
-        i = _JWS.match(text, i + 1).end()
+        i = _skip_ws(text, i + 1)
         if text[i] == "}":
             node.end = i + 1
             return node
         while True:
-            i = _JWS.match(text, i).end()
+            i = _skip_ws(text, i)
             key_start = i
-            key, i = json.decoder.scanstring(text, i + 1, False)
+            key, i = _scanstring(text, i + 1, False)
             key_end = i
-            i = _JWS.match(text, i).end()
+            i = _skip_ws(text, i)
             assert text[i] == ":"
             val = _jparse(text, i + 1)
             node.members.append((key, key_start, key_end, val))
-            i = _JWS.match(text, val.end).end()
+            i = _skip_ws(text, val.end)
             if text[i] == ",":
                 i += 1
                 continue
@@ -55,14 +65,14 @@ def _jparse(text: str, i: int) -> _JNode:
             return node
     if c == "[":
         node = _JNode("array", i)
-        i = _JWS.match(text, i + 1).end()
+        i = _skip_ws(text, i + 1)
         if text[i] == "]":
             node.end = i + 1
             return node
         while True:
             val = _jparse(text, i)
             node.items.append(val)
-            i = _JWS.match(text, val.end).end()
+            i = _skip_ws(text, val.end)
             if text[i] == ",":
                 i += 1
                 continue
@@ -70,7 +80,7 @@ def _jparse(text: str, i: int) -> _JNode:
             node.end = i + 1
             return node
     if c == '"':
-        _, end = json.decoder.scanstring(text, i + 1, False)
+        _, end = _scanstring(text, i + 1, False)
         return _JNode("scalar", i, end)
     m = _JSCALAR.match(text, i)
     assert m is not None

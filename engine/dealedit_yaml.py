@@ -153,26 +153,29 @@ def _block_end(text: str, node: Node) -> tuple[int, bool]:
     best: tuple[int, bool] | None = None
     flows: list[bool] = []
     for event in yaml.parse(text, Loader=_LOADER):
+        start_mark, end_mark = event.start_mark, event.end_mark
+        assert start_mark is not None and end_mark is not None  # the parser marks every event
         if not flows:
             if best is not None:
                 break  # the collection is over
-            if isinstance(event, kind) and event.start_mark.index == start:
+            if isinstance(event, kind) and start_mark.index == start:
                 flows.append(False)
                 best = (start, False)
             continue
+        assert best is not None  # set when the collection's start event went by
         got: tuple[int, bool] | None = None
         if isinstance(event, yaml.CollectionStartEvent):
             flows.append(bool(event.flow_style))
         elif isinstance(event, yaml.CollectionEndEvent):
             if flows.pop():
-                got = (event.end_mark.index, False)
+                got = (end_mark.index, False)
         elif isinstance(event, yaml.AliasEvent):
-            got = (event.end_mark.index, False)
-        elif isinstance(event, yaml.ScalarEvent) and event.start_mark.index != event.end_mark.index:
-            end = event.end_mark.index
+            got = (end_mark.index, False)
+        elif isinstance(event, yaml.ScalarEvent) and start_mark.index != end_mark.index:
+            end = end_mark.index
             got = (end, False)
             if event.style in ("|", ">"):
-                line_start = end - event.end_mark.column
+                line_start = end - end_mark.column
                 if text[line_start:end].strip(" ") == "":
                     got = (line_start, True)
         if got is not None and got[0] > best[0]:
@@ -308,6 +311,7 @@ def _indent_step(deal: MappingNode, root: Node) -> int:
 def _edit_yaml(text: str, deal_id: str, section: str, key: str, value: Any, source: str) -> tuple[str, tuple]:
     root, doc = _yaml_parse(text, source)
     deal, deal_data, loc = _yaml_find_deal(root, doc, deal_id, source)
+    assert root is not None  # an empty document has no deal to find
     entry = f"{_yaml_flow(key)}: {_yaml_flow(value)}"
     pair = _yaml_get(deal, section)
 

@@ -65,7 +65,7 @@ class Fmt:
 
 def kpis(c: dict, fmt: Fmt) -> list[dict]:
     o, w, won = c["outcomes"], c["win_rate"], c["cycle"]["won"]
-    cards = [
+    cards: list[dict[str, str | bool]] = [
         {"id": "open", "label": fmt._("Open pipeline"), "value": fmt.short(o["open"]["amount"]),
          "sub": fmt.ngettext("%(n)s open deal", "%(n)s open deals", o["open"]["count"], n=fmt.num(o["open"]["count"]))},
         {"id": "weighted", "label": fmt._("Weighted pipeline"), "value": fmt.short(c["weighted_pipeline"]),
@@ -138,10 +138,10 @@ def charts(c: dict, fmt: Fmt) -> dict:
     out = {"pipeline": _chart_pipeline(c, fmt), "conversion": _chart_conversion(c, fmt), "time": _chart_time(c, fmt),
            "totals": _chart_totals(c, fmt), "months": _chart_months(c, fmt), "quota": _chart_quota(c, fmt),
            "backlog": _chart_backlog(c, fmt)}
-    out = {k: v for k, v in out.items() if v is not None}
-    for chart in out.values():
+    drawn = {k: v for k, v in out.items() if v is not None}
+    for chart in drawn.values():
         _layout(chart, LEGEND_WIDTH if "rows" in chart else LEGEND_WIDTH + 110)
-    return out
+    return drawn
 
 
 def _layout(chart: dict, width: int) -> None:
@@ -239,10 +239,12 @@ def _chart_totals(c: dict, fmt: Fmt) -> dict | None:
         return None
     ax = axis(max(max(t["p90"] or 0, t["expected"] or 0) for t in ok), fmt.short)
     rows = []
+    desc: list[tuple[str, str]] = []
     for i, t in enumerate(f["totals"]):
         if t.get("expected") is None:
             continue
         text = f"{fmt.short(t['expected'])}  ({fmt.short(t['p10'])} – {fmt.short(t['p90'])})"
+        desc.append((_short(t["label"]), text))
         rows.append({"label": _short(t["label"]), "text": text, "tooltip": f"{t['label']}: {text}",
                      "class": f"m{i}", "band": [_frac(t["p10"], ax["max"]), _frac(t["p90"], ax["max"])],
                      "dot": _frac(t["expected"], ax["max"]), "segments": []})
@@ -250,7 +252,7 @@ def _chart_totals(c: dict, fmt: Fmt) -> dict | None:
             "title": fmt._("Forecast of revenue won within %(days)s days: expected value and P10–P90 band per method",
                            days=f["horizon_days"]),
             "x_title": fmt._("Revenue (%(currency)s)", currency=fmt.currency), "axis": ax, "rows": rows,
-            "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "desc": _desc(desc, fmt),
             "legend": [{"label": fmt._("Expected"), "class": "dot"}, {"label": fmt._("P10–P90"), "class": "band"}]}
 
 
@@ -265,7 +267,7 @@ def _chart_months(c: dict, fmt: Fmt) -> dict | None:
             r = m["methods"].get(name) or {}
             top = max(top, r.get("p90") or 0, r.get("expected") or 0)
     ax = axis(top, fmt.short)
-    groups = []
+    groups: list[dict[str, object]] = []
     desc = []
     for m in f["months"]:
         bars = []
@@ -306,10 +308,12 @@ def _chart_quota(c: dict, fmt: Fmt) -> dict | None:
     top = max([1.0] + [r["projected_p90"] or 0 for r in q["owners"]] + [r["projected_attainment"] or 0 for r in q["owners"]])
     ax = axis(min(top, 10.0), lambda v: fmt.pct(v, 0))
     rows = []
+    desc: list[tuple[str, str]] = []
     for r in q["owners"]:
         won = _frac(r["attainment"], ax["max"])
         projected = _frac(r["projected_attainment"], ax["max"])
         text = f"{fmt.pct(r['projected_attainment'], 0)} ({fmt.short(r['projected'])} / {fmt.short(r['quota'])})"
+        desc.append((_short(r["owner"]), text))
         rows.append({"label": _short(r["owner"]), "text": text,
                      "tooltip": (f"{r['owner']}: {fmt._('Won this quarter')} {fmt.money(r['won'])}, "
                                  f"{fmt._('Forecast to quarter end')} "
@@ -319,7 +323,7 @@ def _chart_quota(c: dict, fmt: Fmt) -> dict | None:
                      "whisker": [_frac(r["projected_p10"], ax["max"]), _frac(r["projected_p90"], ax["max"])]})
     return {"id": "chart-quota", "title": fmt._("Won and forecast revenue as %% of quota, per owner"),
             "x_title": fmt._("%% of quarterly quota"), "axis": ax,
-            "rows": rows, "line": _frac(1.0, ax["max"]), "desc": _desc(((r["label"], r["text"]) for r in rows), fmt),
+            "rows": rows, "line": _frac(1.0, ax["max"]), "desc": _desc(desc, fmt),
             "legend": [{"label": fmt._("Won this quarter"), "class": "won"},
                        {"label": fmt._("Forecast to quarter end (weighted)"), "class": "forecast"},
                        {"label": fmt._("P10–P90"), "class": "whisker"},
