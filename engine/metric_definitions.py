@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
 from .metric_stats import Days, first_entry, stays
 from .metrics import field_value, ratio
@@ -259,8 +259,21 @@ class BottleneckAcc(Acc):
         return bottleneck(self.wf, self.conversion, self.time)
 
 
+class _StageFigure(TypedDict):
+    """The bottleneck's figures for one step from a stage to the next."""
+    stage: str
+    next: str
+    reached: int
+    advanced: int
+    conversion: float
+    median_days: float | None
+    max_days: int | None
+    wait_ratio: float | None
+    score: float
+
+
 def bottleneck(wf: Workflow, conversion: ConversionAcc, time: TimeInStageAcc) -> tuple[Any, dict]:
-    figures = []
+    figures: list[_StageFigure] = []
     for a, b in conversion.pairs():
         rate = conversion.rate(a, b)
         if rate is None:
@@ -276,8 +289,8 @@ def bottleneck(wf: Workflow, conversion: ConversionAcc, time: TimeInStageAcc) ->
         return None, {"stages": [], "reason": "no deal has reached any stage"}
     worst = max(figures, key=lambda f: f["score"])  # max keeps the first (earliest stage) on ties
     lost = min(figures, key=lambda f: f["conversion"])
-    waits = [f for f in figures if f["wait_ratio"] is not None]
-    slow = max(waits, key=lambda f: f["wait_ratio"]) if waits else None
+    waits = [(f["wait_ratio"], f) for f in figures if f["wait_ratio"] is not None]
+    slow = max(waits, key=lambda w: w[0])[1] if waits else None
     reason = (f"{1 - worst['conversion']:.0%} of the deals that reached {worst['stage']} did not reach {worst['next']}")
     if worst["wait_ratio"] is not None:
         reason += f"; median {worst['median_days']:g} days there against max_days {worst['max_days']}"

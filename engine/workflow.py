@@ -88,13 +88,16 @@ def read_chain(path: str | os.PathLike, loaded: Loaded, validator: SchemaValidat
     """The merged document of a workflow and everything it extends (annotated), or None."""
     validator = validator or workflow_validator()
     chain: list[tuple[str, dict]] = []
-    ref, base_dir, src = str(path), None, None
+    ref = str(path)
+    base_dir: Path | None = None
+    src: tuple[str, tuple[str, ...]] | None = None  # where the reference was written: None for `path`
     seen: list[str] = []
     while True:
         display, doc, folder = _read(ref, base_dir, loaded, src)
         if doc is None:
             return None
         if display in seen:
+            assert src is not None  # only an `extends:` comes back to a file already read
             loaded.error(src, "extends cycle: " + " -> ".join(seen + [display]))
             return None
         seen.append(display)
@@ -203,7 +206,7 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
                 _check_expression(job, "done_when", dschema, loaded)
             if job.get("uses") is not None and known_actions is not None and job["uses"] not in known_actions:
                 loaded.error(where(job, "uses"), f"no plugin provides the action '{job['uses']}'{did_you_mean(job['uses'], known_actions)}")
-            elif job.get("uses") is not None and (action_schemas or {}).get(job["uses"]):
+            elif job.get("uses") is not None and action_schemas and action_schemas.get(job["uses"]):
                 file, base = where(job, "with")
                 for d in SchemaValidator(action_schemas[job["uses"]]).diagnostics(job.get("with") or {}, file, base):
                     loaded.diagnostics.append(d)
@@ -221,7 +224,7 @@ def check(merged: dict, loaded: Loaded, known_actions: Iterable[str] | None = No
     for name, channel in channels.items():
         if known_channels is not None and channel.get("use") not in known_channels:
             loaded.error(_top_child(top, "channels", name, "use"), f"no plugin provides the channel type '{channel.get('use')}'{did_you_mean(str(channel.get('use')), known_channels)}")
-        elif (channel_schemas or {}).get(channel.get("use")):
+        elif channel_schemas and channel_schemas.get(channel.get("use")):
             # The plugin's own description of its config: a missing `from` is found now, not at send time.
             file, base = _top_child(top, "channels", name)
             for d in SchemaValidator(channel_schemas[channel["use"]]).diagnostics(channel, file, base):

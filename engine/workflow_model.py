@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 from .durations import parse_duration
 from .extends import strip
@@ -25,10 +26,7 @@ def build(merged: dict, path: str) -> Workflow:
             due=parse_duration(j["due"]) if j.get("due") is not None else None,
             required=j.get("required", True), done_when=j.get("done_when"), uses=j.get("uses"),
             with_=j.get("with") or {},
-            retry=Retry(**{k: v for k, v in {
-                "attempts": (j.get("retry") or {}).get("attempts"),
-                "backoff": _seconds((j.get("retry") or {}).get("backoff")),
-                "rate": (j.get("retry") or {}).get("backoff_rate")}.items() if v is not None}),
+            retry=_retry(j.get("retry") or {}),
         ) for j in s.get("jobs") or [])
         gates = tuple(Gate(id=g["id"], stage=s["id"], when=g.get("when"), approval=g.get("approval"),
                            message=g.get("message")) for g in s.get("gates") or [])
@@ -44,6 +42,17 @@ def build(merged: dict, path: str) -> Workflow:
         fields=merged.get("fields") or {}, stages=tuple(stages), metrics=strip(merged.get("metrics") or []),
         channels=merged.get("channels") or {}, notifications=strip(merged.get("notifications") or []),
         document=document, digest=digest)
+
+
+def _retry(raw: dict[str, Any]) -> Retry:
+    """A job's retry policy: the keys it leaves out keep Retry's defaults."""
+    default = Retry()
+    attempts: int | None = raw.get("attempts")
+    backoff = _seconds(raw.get("backoff"))
+    rate: float | None = raw.get("backoff_rate")
+    return Retry(attempts=default.attempts if attempts is None else attempts,
+                 backoff=default.backoff if backoff is None else backoff,
+                 rate=default.rate if rate is None else rate)
 
 
 def _seconds(text: str | None) -> float | None:

@@ -92,6 +92,7 @@ class Dialect:
         return None if value is None else self.date_in(as_date(value))
 
     def undate(self, value: Any) -> dt.date | None:
+        """A nullable date column's value (NOT NULL ones go straight through date_out)."""
         return None if value is None else self.date_out(value)
 
     def unjson(self, value: Any) -> Any:
@@ -109,7 +110,7 @@ def _deal_row(d: Dialect, run_id: int, r: DealRecord) -> tuple:
 
 
 def _deal(d: Dialect, row: tuple) -> DealRecord:
-    return DealRecord(row[0], row[1], row[2], row[3], d.undate(row[4]), _dates_out(d.unjson(row[5])),
+    return DealRecord(row[0], row[1], row[2], row[3], d.date_out(row[4]), _dates_out(d.unjson(row[5])),
                       _dates_out(d.unjson(row[6])), set(d.unjson(row[7])), d.unjson(row[8]), d.undate(row[9]), row[10])
 
 
@@ -127,7 +128,7 @@ def _transition_row(d: Dialect, run_id: int, t: Transition) -> tuple:
 
 
 def _transition(d: Dialect, row: tuple) -> Transition:
-    return Transition(row[0], row[1], row[2], d.undate(row[3]), row[4], row[5])
+    return Transition(row[0], row[1], row[2], d.date_out(row[3]), row[4], row[5])
 
 
 def _event_row(d: Dialect, run_id: int, e: Event) -> tuple:
@@ -135,7 +136,7 @@ def _event_row(d: Dialect, run_id: int, e: Event) -> tuple:
 
 
 def _event(d: Dialect, row: tuple) -> Event:
-    return Event(row[0], row[1], row[2], row[3], d.undate(row[4]), d.unjson(row[5]))
+    return Event(row[0], row[1], row[2], row[3], d.date_out(row[4]), d.unjson(row[5]))
 
 
 def _action_row(d: Dialect, run_id: int, a: ActionResult) -> tuple:
@@ -143,7 +144,7 @@ def _action_row(d: Dialect, run_id: int, a: ActionResult) -> tuple:
 
 
 def _action(d: Dialect, row: tuple) -> ActionResult:
-    return ActionResult(row[0], row[1], row[2], bool(row[3]), row[4], d.undate(row[5]), d.unjson(row[6]), row[7])
+    return ActionResult(row[0], row[1], row[2], bool(row[3]), row[4], d.date_out(row[5]), d.unjson(row[6]), row[7])
 
 
 def _outbox_row(d: Dialect, run_id: int, o: OutboxItem) -> tuple:
