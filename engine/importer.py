@@ -19,7 +19,7 @@ import os
 import re
 import string
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import yaml
 
@@ -77,7 +77,7 @@ class ImportMap:
 
     def needed_columns(self) -> list[tuple[str, tuple]]:
         """(CSV column, map path naming it) for every column the map uses."""
-        out = [(c, ("columns", f)) for f, c in self.columns.items()]
+        out: list[tuple[str, tuple[str, ...]]] = [(c, ("columns", f)) for f, c in self.columns.items()]
         out += [(c, ("history", s)) for s, c in self.history.items()]
         if self.name:  # a template may name CSV columns and mapped deal fields
             out += [(c, ("name",)) for _, c, _, _ in string.Formatter().parse(self.name)
@@ -297,7 +297,7 @@ def convert(value: str, kind: str) -> Any:
                              else too_large)
         if abs(number) > MAX_NUMBER:
             raise ValueError(too_large)
-        return int(number) if kind == "number" and number.is_integer() else number
+        return int(number) if isinstance(number, float) and kind == "number" and number.is_integer() else number
     if kind == "date":
         try:
             return dt.date.fromisoformat(value[:10]).isoformat()
@@ -402,7 +402,7 @@ class ImportResult:
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
 
 
-def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], list[str]]]:
+def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], Sequence[str]]]:
     """(line, row, header) for each row, streamed."""
     try:
         fh = open(csv_path, newline="", encoding="utf-8-sig")

@@ -118,7 +118,7 @@ class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             seen[key] = key_node
 
 
-def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.Node) -> str:
+def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> str:
     return loader.construct_scalar(node)
 
 
@@ -359,7 +359,9 @@ def _yaml_duplicate_position(text: str) -> tuple[int | None, int | None]:
     try:
         yaml.load(text, Loader=Loader)
     except DuplicateKeyError as exc:
-        return exc.problem_mark.line + 1, exc.problem_mark.column + 1
+        mark = exc.problem_mark
+        assert mark is not None  # the constructor raises it with the repeated key's mark
+        return mark.line + 1, mark.column + 1
     except yaml.YAMLError:
         pass
     return None, None
