@@ -14,12 +14,14 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import io
 import math
 import os
 import re
+import stat
 import string
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import IO, Any, Callable, Iterator, Sequence
 
 import yaml
 
@@ -39,6 +41,7 @@ FIELD_ORDER = ("id", "name", "account", "owner", "product", "amount", "currency"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_NUMBER = 1e15  # larger CSV numbers are refused: no amount or probability is that large
 MAX_NAME_WIDTH = 1000  # width or precision in the map's `name:` template
+MAX_LOOKUP_BYTES = 50 * 1024 * 1024  # a price list or an owner table; more is a mistake
 _DIGITS = re.compile(r"\d+")
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -204,28 +207,48 @@ def _load_lookups(m: ImportMap, csv_path: str, problems: list[Diagnostic]) -> No
             m.lookups.append(Lookup(field, spec["by"], {str(k): v for k, v in spec["table"].items()},
                                     bool(spec.get("while_open"))))
             continue
-        candidates = [Path(csv_path).parent / spec["file"], Path(m.file).parent / spec["file"]]
-        found = next((p for p in candidates if p.is_file()), None)
-        if found is None:
+        where = ("lookup", field, "file")
+        name = Path(str(spec["file"]))
+        if name.is_absolute() or ".." in name.parts:
+            problems.append(_err(m.file, f"lookup.{field}.file: '{spec['file']}' must name a file beside the CSV or "
+                                         "the map (no absolute path, no '..')", where))
+            continue
+        folders = [Path(csv_path).parent, Path(m.file).parent]
+        folder, found = next(((f, f / name) for f in folders if os.path.lexists(f / name)), (None, None))
+        if folder is None or found is None:
             problems.append(_err(m.file, f"lookup.{field}.file: no file '{spec['file']}' beside {csv_path} or the map",
-                                 ("lookup", field, "file")))
+                                 where))
+            continue
+        if not _inside(found, folder):
+            problems.append(_err(m.file, f"lookup.{field}.file: {found} leads outside its folder (a symbolic link); "
+                                         "copy the table beside the CSV or the map", where))
             continue
         try:
-            with open(found, newline="", encoding="utf-8-sig") as fh:
-                reader = csv.DictReader(fh, strict=True)
-                header = reader.fieldnames or []
-                missing = [k for k in ("key", "value") if spec[k] not in header]
-                for k in missing:
-                    problems.append(_err(m.file, f"lookup.{field}.{k}: column '{spec[k]}' is not in {found} "
-                                                 f"(its columns: {', '.join(header)})", ("lookup", field, k)))
-                if missing:
-                    continue
-                table = {row[spec["key"]]: row[spec["value"]] for row in reader}
-        except (OSError, csv.Error, UnicodeDecodeError) as exc:
-            problems.append(_err(m.file, f"lookup.{field}.file: cannot read {found}: {getattr(exc, 'strerror', None) or exc}",
-                                 ("lookup", field, "file")))
+            reader = csv.DictReader(io.StringIO(read_text(found, MAX_LOOKUP_BYTES), newline=""), strict=True)
+            header = reader.fieldnames or []
+            missing = [k for k in ("key", "value") if spec[k] not in header]
+            for k in missing:
+                problems.append(_err(m.file, f"lookup.{field}.{k}: column '{spec[k]}' is not in {found} "
+                                             f"(its columns: {', '.join(header)})", ("lookup", field, k)))
+            if missing:
+                continue
+            table = {row[spec["key"]]: row[spec["value"]] for row in reader}
+        except FlowctlError as exc:  # a pipe, device, folder, oversized, binary or non-UTF-8 file
+            problems.append(_err(m.file, f"lookup.{field}.file: cannot use {found}: {exc.diagnostics[0].message}", where))
+            continue
+        except csv.Error as exc:
+            problems.append(_err(m.file, f"lookup.{field}.file: cannot read {found}: {exc}", where))
             continue
         m.lookups.append(Lookup(field, spec["by"], table, bool(spec.get("while_open"))))
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, its symbolic links followed, is still inside `folder`."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, or a link loop
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------
@@ -402,13 +425,21 @@ class ImportResult:
     diagnostics: list[Diagnostic] = dataclasses.field(default_factory=list)
 
 
-def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], Sequence[str]]]:
-    """(line, row, header) for each row, streamed."""
+def _open_csv(csv_path: str) -> IO[str]:
+    """The CSV opened for streaming; a pipe, device or folder is refused, not waited on
+    or read for ever (rows stream, so a large regular file is fine)."""
     try:
-        fh = open(csv_path, newline="", encoding="utf-8-sig")
+        if not stat.S_ISREG(os.stat(csv_path).st_mode):
+            what = "a folder" if os.path.isdir(csv_path) else "a device, pipe or socket"
+            raise FlowctlError(Diagnostic(csv_path, f"not a regular file ({what}): cannot import it"))
+        return open(csv_path, newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise FlowctlError(Diagnostic(csv_path, f"cannot read: {exc.strerror or exc}"))
-    with fh:
+
+
+def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], Sequence[str]]]:
+    """(line, row, header) for each row, streamed."""
+    with _open_csv(csv_path) as fh:
         reader = csv.DictReader(fh, strict=True)  # strict: an unclosed quote is an error, not a long field
         start = 1  # the line the next record starts on
         try:
@@ -427,9 +458,9 @@ def _rows(csv_path: str) -> Iterator[tuple[int, dict[str, str], Sequence[str]]]:
 
 def _header(csv_path: str) -> list[str]:
     try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        with _open_csv(csv_path) as fh:
             return next(csv.reader(fh, strict=True), [])
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (UnicodeDecodeError, csv.Error) as exc:
         raise FlowctlError(Diagnostic(csv_path, f"cannot read the CSV header: {exc}"))
 
 

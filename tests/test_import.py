@@ -291,6 +291,86 @@ def test_history_stage_checked_against_the_workflow(tmp_path):
     assert code == 2 and "no stage 'engagin'" in err and "did you mean 'engaging'" in err
 
 
+def _lookup(file: str) -> dict:
+    return {"lookup": {"amount": {"by": "product", "file": file, "key": "product", "value": "price"}}}
+
+
+@pytest.mark.parametrize("file", ["../prices.csv", "sub/../../prices.csv", "/etc/passwd", "//etc/passwd"])
+def test_lookup_file_stays_beside_the_csv_or_the_map(tmp_path, file):
+    (tmp_path / "prices.csv").write_text("product,price\nGTX Basic,550\n")
+    project = tmp_path / "p"
+    project.mkdir()
+    m, c = small(project, _lookup(file))
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(project / "o"))
+    assert code == 2 and "lookup.amount.file" in err and "beside the CSV or the map" in err, err
+    assert not (project / "o").exists()
+
+
+@pytest.mark.parametrize("how", ["file", "folder"])
+def test_lookup_file_symlink_out_of_its_folder_is_refused(tmp_path, how):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "prices.csv").write_text("product,price\nGTX Basic,550\n")
+    project = tmp_path / "p"
+    project.mkdir()
+    if how == "file":
+        (project / "prices.csv").symlink_to(outside / "prices.csv")
+        name = "prices.csv"
+    else:
+        (project / "tables").symlink_to(outside, target_is_directory=True)
+        name = "tables/prices.csv"
+    m, c = small(project, _lookup(name))
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(project / "o"))
+    assert code == 2 and "leads outside its folder" in err, err
+
+
+def test_lookup_file_symlink_inside_its_folder_is_read(tmp_path):
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "prices.csv").write_text("product,price\nGTX Basic,550\n")
+    (tmp_path / "prices.csv").symlink_to(tmp_path / "tables" / "prices.csv")
+    m, c = small(tmp_path, _lookup("prices.csv"))
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "o"))
+    assert code in (0, 1) and "lookup.amount" not in err, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "binary", "latin-1", "oversized"])
+def test_lookup_file_that_is_not_a_readable_table_is_refused(tmp_path, kind, monkeypatch):
+    target = tmp_path / "prices.csv"
+    if kind == "fifo":
+        os.mkfifo(target)  # reading it would wait for a writer for ever
+    elif kind == "device":
+        target.symlink_to("/dev/zero")  # endless: a symbolic link out of the folder too
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "binary":
+        target.write_bytes(b"product,price\nGTX\x00Basic,550\n")
+    elif kind == "latin-1":
+        target.write_bytes("product,price\nGTX Bäsic,550\n".encode("latin-1"))
+    else:
+        monkeypatch.setattr("flowctl.importer.MAX_LOOKUP_BYTES", 64)
+        target.write_text("product,price\n" + "GTX Basic,550\n" * 10)
+    m, c = small(tmp_path, _lookup("prices.csv"))
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "o"))
+    assert code == 2 and "lookup.amount.file" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "missing"])
+def test_csv_that_is_not_a_regular_file_is_refused(tmp_path, kind):
+    m, _ = small(tmp_path)
+    target = tmp_path / "export.csv"
+    if kind == "fifo":
+        os.mkfifo(target)  # opening it would wait for a writer for ever
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    elif kind == "folder":
+        target.mkdir()
+    code, _, err = run("import", str(target), "--map", str(m), "-o", str(tmp_path / "o"))
+    assert code == 2 and str(target) in err and "Traceback" not in err, err
+    assert ("not a regular file" if kind != "missing" else "No such file") in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_lookup_file_column_missing(tmp_path):
     (tmp_path / "prices.csv").write_text("product,price\nGTX Basic,550\n")
     m, c = small(tmp_path, {"lookup": {"amount": {"by": "product", "file": "prices.csv", "key": "product",
