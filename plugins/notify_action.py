@@ -12,7 +12,7 @@ WITH_SCHEMA = {
         "channel": {"type": "string", "description": "Channel name under `channels:` (or console)."},
         "to": {"type": "string", "description": "Recipient; may use {{ deal.owner }}."},
         "subject": {"type": "string", "description": "Subject template."},
-        "template": {"type": "string", "description": "Body template file (default message.txt.j2)."},
+        "template": {"type": "string", "description": "Body template file (default action_message.txt.j2)."},
     },
     "required": ["channel"],
     "additionalProperties": False,

@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,58 @@ def test_the_docs_link_to_files_that_exist():
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", TEXT):
         if "://" not in target:
             assert (DOCS.parent / target).exists(), target
+
+
+# --------------------------------------------------------------------------- docs/channels.md
+
+CHANNELS = (DOCS.parent / "channels.md").read_text("utf-8")
+KEY_RULE = "<event key>|<rule id, else its index under notifications:>|<channel>|<recipient>"
+KEY_DIGEST = "digest|<rule id, else its index under notifications:>|<channel>|<recipient>|<digest hash>"
+KEY_ACTION = "<deal>:action:<job>|<channel>|<recipient>"
+CONSOLE_LINE = "[<channel>] to <recipient>: <subject>"
+
+
+def _fill(documented: str, **values: str) -> str:
+    """A documented format with its `<placeholders>` replaced (by the first word of their text)."""
+    assert f"`{documented}`" in CHANNELS, f"docs/channels.md no longer documents {documented}"
+    return re.sub(r"<([^>]+)>", lambda m: values[re.sub(r"\W.*", "", m[1].split()[0])], documented)
+
+
+def test_the_outbox_keys_are_built_as_channels_md_documents(flowctl_project, flowctl_run, captured_notifications):
+    import hashlib
+
+    flowctl_project.write_workflow(flowctl.testing.DEFAULT_WORKFLOW + textwrap.dedent("""\
+        channels:
+          cap: {use: capture}
+        notifications:
+          - {id: entered, on: stage_entered, channel: cap}
+          - {on: stage_entered, channel: cap, to: "x@example.com"}
+          - {on: stage_entered, channel: cap, digest: true}
+        stages:
+          - id: prospect
+            jobs:
+              - {id: note, uses: notify, with: {channel: cap}}
+        """))
+    flowctl_project.deal("D1")
+    flowctl_run()
+    event = f"D1:stage_entered:prospect:{flowctl_project.now.iso()}"
+    part = _fill(KEY_RULE, event=event, rule="2", channel="cap", recipient="rep@example.com")
+    digest = hashlib.sha256(part.encode()).hexdigest()[:16]
+    assert sorted(m.key for m in captured_notifications) == sorted([
+        _fill(KEY_RULE, event=event, rule="entered", channel="cap", recipient="rep@example.com"),
+        _fill(KEY_RULE, event=event, rule="1", channel="cap", recipient="x@example.com"),
+        _fill(KEY_DIGEST, rule="2", channel="cap", recipient="rep@example.com", digest=digest),
+        _fill(KEY_ACTION, deal="D1", job="note", channel="cap", recipient="rep@example.com"),
+    ])
+
+
+def test_the_console_channel_writes_the_documented_line_to_standard_error(flowctl_project, flowctl_run):
+    flowctl_project.write_workflow(flowctl.testing.DEFAULT_WORKFLOW + """\
+notifications:
+  - {on: stage_entered, channel: console, subject: "Hello {{ deal.id }}"}
+""")
+    flowctl_project.deal("D1")
+    output = flowctl_run()  # the JSON report on standard output parses: nothing else is there
+    assert "Hello D1" not in output.stdout
+    line = _fill(CONSOLE_LINE, channel="console", recipient="rep@example.com", subject="Hello D1")
+    assert line in output.stderr.splitlines()
