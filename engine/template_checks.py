@@ -7,7 +7,8 @@ from __future__ import annotations
 from jinja2 import nodes
 from jinja2.sandbox import MAX_RANGE
 
-from .expressions import MAX_WIDTH, _is_internal
+from .expressions import _is_internal
+from .sandbox import MAX_WIDTH
 from .sandbox_limits import MAX_PIECES
 
 # filter -> the sandbox's limit of its first argument

@@ -4,7 +4,7 @@ Folders are searched in order: the company's `templates/` beside its workflow, t
 plugins' folders (the built-in templates are a plugin too). Template names cannot
 leave their folder; deal values are passed as data and HTML-escaped in .html templates.
 
-Each operation is bounded by the sandbox (`expressions.SafeEnvironment`); a whole
+Each operation is bounded by the sandbox (`sandbox.SafeEnvironment`); a whole
 rendering is bounded too: in time (`FLOWCTL_TEMPLATE_SECONDS`, default 3 s, see
 `sandbox_budget`) and in output (MAX_OUTPUT characters).
 Whatever goes wrong in a template is a FlowctlError naming it, never a traceback.
@@ -21,7 +21,7 @@ from jinja2 import select_autoescape
 from . import sandbox_budget
 from .catalogs import COMPANY_FOLDER, Catalogs
 from .diagnostics import Diagnostic, FlowctlError
-from .expressions import MAX_OUTPUT, SafeEnvironment
+from .sandbox import MAX_OUTPUT, SafeEnvironment
 
 
 class TemplateOutputTooLarge(Exception):
