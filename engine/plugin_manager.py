@@ -52,11 +52,19 @@ class PluginProblem:
 
 
 class PluginFailure(Exception):
-    """A plugin raised inside a hook; the message names the plugin."""
+    """A plugin raised inside a hook; the message names the plugin and the hook."""
 
-    def __init__(self, plugin: str, hook: str, error: BaseException):
-        self.plugin, self.hook, self.error = plugin, hook, error
-        super().__init__(f"plugin {plugin} failed in {hook}: {type(error).__name__}: {error}")
+    def __init__(self, plugin: str, hook: str, error: BaseException | str):
+        self.plugin, self.hook = plugin, hook
+        self.detail = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        super().__init__(f"plugin {plugin} failed in {hook}: {self.detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a --jobs worker sends it back to the parent
+        return (PluginFailure, (self.plugin, self.hook, self.detail))
+
+    def diagnostic(self) -> Diagnostic:
+        """The failure as an error of the command, filed under the plugin's name."""
+        return Diagnostic(self.plugin, str(self))
 
 
 class Plugins:
@@ -175,26 +183,23 @@ class Plugins:
             try:
                 result = impl.function(**{k: kwargs[k] for k in impl.argnames})
             except StoreError:
-                raise
+                raise  # the user's (bad URL, no server, wrong password): exit 2 with the message
             except Exception as exc:
-                raise StoreError(f"plugin {impl.plugin_name} failed in {hook_name}: {format_exception(exc)}") from exc
+                raise self._failed(impl.plugin_name, hook_name, exc) from exc
             if result is not None:
                 return result
         return None
 
     def open_store(self, url: str) -> Any:
-        hook = self.pm.hook.flowctl_open_store
-        for impl in reversed(hook.get_hookimpls()):
-            try:
-                result = impl.function(url=url)
-            except StoreError:
-                raise  # the user's (bad URL, no server, wrong password): exit 2 with the message
-            except Exception as exc:
-                raise StoreError(f"plugin {impl.plugin_name} failed in flowctl_open_store: "
-                                 f"{type(exc).__name__}: {exc}") from exc
-            if result is not None:
-                return result
-        return None
+        return self._first("flowctl_open_store", url=url)
+
+    def _failed(self, plugin: str, hook_name: str, error: BaseException) -> PluginFailure:
+        """A failure the command cannot go on without (no store): raised, and recorded
+        too, so that it exits 1 even where the caller carries on without a store."""
+        self._trace(hook_name, plugin, "raised", format_exception(error))
+        failure = PluginFailure(plugin, hook_name, error)
+        self.failures.append(failure)
+        return failure
 
     # Registration hooks: called once per command, their answers kept.
 
@@ -271,6 +276,10 @@ class Plugins:
                         "builtin": name in {m.rsplit('.', 1)[-1] for m in DEFAULT_PLUGINS} and self.versions.get(name) != "local",
                         "hooks": hooks})
         return sorted(out, key=lambda p: (not p["builtin"], p["name"]))
+
+    def peek_failures(self) -> list[PluginFailure]:
+        """The failures met so far, left for take_failures (which decides the exit code)."""
+        return list(self.failures)
 
     def take_failures(self) -> list[PluginFailure]:
         failures, self.failures = self.failures, []

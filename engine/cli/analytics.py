@@ -21,7 +21,7 @@ from ..summary import claim_text
 from ..metrics import compute_metrics
 from ..pipeline import evaluate_all
 from .common import workflow_option
-from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, format_option,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_result, format_option,
                      handle_errors, load_workflow_or_fail, now_option, pass_context, progress,
                      resolve_workflow_path, today)
 
@@ -113,7 +113,7 @@ def metrics(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now
     stream = Stream(ctx, workflow_path, deals, now, as_of)
     results = compute_metrics(stream.workflow, stream.states(), stream.day, ctx.plugins)
     if fmt == "json":
-        echo_json({**stream.header(), "metrics": results})
+        echo_result({**stream.header(), "metrics": results})
     else:
         click.echo(f"{stream.workflow.name}: {stream.count} deal(s), as of {stream.day.isoformat()}{stream.left_out_note()}")
         for line in format_metrics(results, stream.workflow):
@@ -252,7 +252,7 @@ def backlog(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, cap
         report["capacity_per_week"] = None
         report["note"] = "no --capacity given: no projection"
     if fmt == "json":
-        echo_json({**stream.header(), **report})
+        echo_result({**stream.header(), **report})
     else:
         click.echo("\n".join(format_backlog(report, stream.workflow.currency)))
     stream.finish(fmt)
@@ -300,7 +300,7 @@ def import_(ctx: Context, csv_file: str, map_path: str, out_dir: str, workflow_p
     mapping = load_map(map_path, workflow)
     result = import_csv(csv_file, mapping, out_dir, force, lambda rows, n: progress(rows, n, "rows"))
     if fmt == "json":
-        echo_json({"imported": result.written, "skipped": result.skipped, "out": out_dir,
+        echo_result({"imported": result.written, "skipped": result.skipped, "out": out_dir,
                    "diagnostics": [d.to_json() for d in result.diagnostics]})
     else:
         for d in result.diagnostics:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 
 from ..diagnostics import Diagnostic, FlowctlError
-from ..plugin_manager import Plugins
+from ..plugin_manager import PluginFailure, Plugins
 from ..redact import mask_secrets
 from ..terminal import escape_controls
 from ..store import StoreError
@@ -144,8 +144,11 @@ def handle_errors(fn: Callable) -> Callable:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         code = EXIT_OK
+        stopped_by: list[PluginFailure] = []
         try:
             fn(*args, **kwargs)
+        except PluginFailure as exc:  # one the command cannot go on without (its store)
+            stopped_by.append(exc)
         except FlowctlError as exc:
             for d in sorted(exc.diagnostics, key=lambda d: d.sort_key()):
                 click.echo(d.format(), err=True)
@@ -156,13 +159,33 @@ def handle_errors(fn: Callable) -> Callable:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else EXIT_ERRORS
         # A plugin that raised in a hook is named, whatever the command (exit 1 at least).
-        ctx = click.get_current_context(silent=True)
-        plugins = getattr(ctx.find_object(Context), "_plugins", None) if ctx else None
-        for failure in plugins.take_failures() if plugins is not None else []:
+        plugins = _plugins_loaded()
+        failures = plugins.take_failures() if plugins is not None else []
+        for failure in failures + [f for f in stopped_by if str(f) not in map(str, failures)]:  # a worker's
             click.secho(f"error: {failure}", fg="red", err=True)
             code = max(code, EXIT_ERRORS)
         sys.exit(code)
     return wrapper
+
+
+def _plugins_loaded() -> Plugins | None:
+    """This command's plugins, if it loaded any (a command that needed none met no failure)."""
+    ctx = click.get_current_context(silent=True)
+    context = ctx.find_object(Context) if ctx else None
+    return context._plugins if context is not None else None
+
+
+def echo_result(data: dict[str, Any]) -> None:
+    """A command's --format json result. The plugin failures met so far are errors in its
+    `diagnostics` (the key is added only then, where the command has none) and make `ok`
+    false; handle_errors still names them on stderr and exits 1."""
+    plugins = _plugins_loaded()
+    failures = plugins.peek_failures() if plugins is not None else []
+    if failures:
+        data = {**data, "diagnostics": [*data.get("diagnostics", []), *(f.diagnostic().to_json() for f in failures)]}
+        if "ok" in data:
+            data["ok"] = False
+    echo_json(data)
 
 
 def echo_json(data: Any) -> None:

@@ -18,7 +18,7 @@ from ..forecasting import ForecastFailed, run_method, slim_for_forecast
 from ..hooktypes import ForecastInput
 from .analytics import Stream, days, deals_argument, num, pct
 from .common import workflow_option
-from .common import (Context, as_of_option, echo_json, optional_store, format_option, handle_errors, now_option,
+from .common import (Context, as_of_option, echo_result, optional_store, format_option, handle_errors, now_option,
                      pass_context, store_option)
 
 CHOICE_ORIGINS = 6  # the default method is chosen by a backtest at this many monthly dates before the date
@@ -122,7 +122,7 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     for failure in result.get("errors") or []:
         stream.errors.append(Diagnostic("backtest", failure))
     if fmt == "json":
-        echo_json({**result, **stream.header()})  # the header's errors hold the backtest's too
+        echo_result({**result, **stream.header()})  # the header's errors hold the backtest's too
     else:
         click.echo("\n".join(format_backtest(result) if do_backtest else format_forecast(result, stream.workflow)))
     stream.finish(fmt)

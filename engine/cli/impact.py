@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..impact import compare
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_json, formats_option, handle_errors,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, echo_result, formats_option, handle_errors,
                      load_workflow_or_fail, now_option, pass_context, today)
 from .terminal import echo, secho
 
@@ -29,7 +29,7 @@ def impact(ctx: Context, deals: tuple[str, ...], new_path: str, old_path: str, n
     old_wf = load_workflow_or_fail(ctx, old_path)
     report, errors = compare(old_wf, new_wf, list(deals) or default_deals(new_path), today(now))
     if fmt == "json":
-        echo_json({**report, "errors": [d.to_json() for d in errors]})
+        echo_result({**report, "errors": [d.to_json() for d in errors]})
     elif fmt == "markdown":
         from ..impact_summary import render
         click.echo(render(report, errors, new_wf, old_wf, new_path, old_path))

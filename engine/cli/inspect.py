@@ -20,7 +20,7 @@ from ..store import Store
 from ..summary import claim_text, error_summary, state_summary
 from ..totals import StageTotals
 from .common import workflow_option
-from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_json, open_store,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, as_of_option, default_deals, echo_result, open_store,
                      format_option, handle_errors, load_workflow_or_fail, now_option, pass_context,
                      resolve_workflow_path, store_option, today)
 from .terminal import echo, secho
@@ -95,7 +95,7 @@ def status(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, now:
                "attention": [s.id for s, _ in attention], "errors": len(errors), "left_out": len(left_out),
                "warnings": len(warnings)}
     if fmt == "json":
-        echo_json({"deals": rows, "events": [e.to_json() for e in events], "summary": summary})
+        echo_result({"deals": rows, "events": [e.to_json() for e in events], "summary": summary})
     else:
         _print_status(wf, summary, attention, errors, warnings)
     sys.exit(EXIT_ERRORS if errors else EXIT_OK)
@@ -190,7 +190,7 @@ def explain(ctx: Context, deal: str, deals: tuple[str, ...], workflow_path: str 
         if store is not None:
             store.close()
     if fmt == "json":
-        echo_json(explanation(state))
+        echo_result(explanation(state))
         return
     _print_explain(wf, state, state_day(day, as_of))
 

@@ -22,7 +22,7 @@ from ..run_result import RunResult
 from ..run_setup import RunSetup
 from ..runner import run as run_deals
 from ..store import Event, Store
-from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_json, formats_option, handle_errors, progress_over,
+from .common import (EXIT_ERRORS, EXIT_OK, Context, default_deals, default_store_url, echo_result, formats_option, handle_errors, progress_over,
                      load_workflow_or_fail, now_option, open_store, pass_context,
                      resolve_workflow_path, store_option, today, warn)
 from .terminal import echo, secho
@@ -129,7 +129,7 @@ def _report(result: RunResult, dry_run: bool, fmt: str, workflow: Workflow) -> N
         if dry_run:
             data["plan"] = _plan_body(result)
         data["diagnostics"] = [d.to_json() for d in result.diagnostics]
-        echo_json(data)
+        echo_result(data)
         return
     for d in result.diagnostics:
         echo(d.format(), err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from ..journal import run_row, seems_dead
-from .common import (Context, echo_json, format_option, handle_errors, open_store, pass_context,
+from .common import (Context, echo_result, format_option, handle_errors, open_store, pass_context,
                      resolve_workflow_path, store_option, workflow_option)
 
 
@@ -32,7 +32,7 @@ def runs(ctx: Context, workflow_path: str | None, store_url: str | None, last: i
         if row["status"] == "running" and seems_dead(run):  # the next run will record it so
             row["status"] = "crashed"
     if fmt == "json":
-        echo_json({"runs": rows})
+        echo_result({"runs": rows})
         return
     if not rows:
         click.echo("no runs recorded yet")

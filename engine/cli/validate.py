@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostic, FlowctlError, has_errors
 from ..severity import problem as severity_problem
 from ..workflow import load_workflow, looks_like_workflow, merged_document
 from ..yamlio import locate_all, parse, read_text
-from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, formats_option,
+from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, echo_result, formats_option,
                      handle_errors, pass_context)
 
 
@@ -101,7 +101,7 @@ def validate(ctx: Context, files: tuple[str, ...], workflow_path: str | None, sh
     diagnostics = sorted({(d.file, d.line, d.column, d.severity, d.message): d for d in diagnostics}.values(),
                          key=lambda d: d.sort_key())
     if fmt == "json":
-        echo_json(diagnostics_json(diagnostics))
+        echo_result(diagnostics_json(diagnostics))
     else:
         for line in github_annotations(diagnostics) if fmt == "github" else (d.format() for d in diagnostics):
             click.echo(line)
