@@ -120,6 +120,10 @@ class MetricKind:
     name: str
     make: Callable[[dict, Workflow, dt.date], MetricAccumulator]  # (metric config, workflow, now) -> a new accumulator
     description: str = ""  # one line: the figure's definition, shown with the metric
+    # JSON Schema of the kind's own keys in a metric (`id`, `kind`, `where`, `group_by`,
+    # `target`, `title` are every metric's and always allowed): validate checks it,
+    # `flowctl schema workflow` offers it to editors.
+    config_schema: dict | None = None
 
 
 class ReportRenderer(Protocol):

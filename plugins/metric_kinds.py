@@ -27,6 +27,15 @@ class AverageDealSize:
         return (round(self.total / self.count, 2) if self.count else None), {}
 
 
+# Declared as any plugin declares its kind's keys: `validate` refuses `outcome: Won` or a
+# `stage:` this kind would silently ignore.
+AVERAGE_DEAL_SIZE_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"outcome": {"enum": ["open", "won", "lost"], "default": "won",
+                               "description": "Average the deals with this outcome."}},
+}
+
+
 def _builtin(name: str) -> MetricKind:
     cls = KINDS[name]
     return MetricKind(name, lambda config, workflow, now: cls(workflow, now, config), DEFINITIONS.get(name, ""))
@@ -35,4 +44,5 @@ def _builtin(name: str) -> MetricKind:
 @hookimpl
 def flowctl_metric_kinds() -> list[MetricKind]:
     return [*(_builtin(name) for name in KINDS),
-            MetricKind("average_deal_size", AverageDealSize, "mean amount of won deals (outcome: to change)")]
+            MetricKind("average_deal_size", AverageDealSize, "mean amount of won deals (outcome: to change)",
+                       config_schema=AVERAGE_DEAL_SIZE_SCHEMA)]

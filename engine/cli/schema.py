@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from ..metric_configs import whole_metric_schema
 from ..schema import base_schema, deal_schema
 from ..schema_draft7 import to_draft7
 from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pass_context
@@ -53,6 +54,12 @@ def _workflow_schema(ctx: Context) -> dict[str, Any]:
         job["allOf"] = [{"if": {"required": ["uses"], "properties": {"uses": {"const": name}}},
                          "then": {"properties": {"with": a.with_schema}}}
                         for name, a in sorted(actions.items()) if a.with_schema]
+    kinds = {name: k.config_schema for name, k in sorted(ctx.plugins.metric_kinds().items()) if k.config_schema}
+    if kinds:
+        defs["metric_configs"] = kinds
+        metric = document["properties"]["metrics"]["items"]
+        metric["allOf"] = [{"if": {"required": ["kind"], "properties": {"kind": {"const": name}}},
+                            "then": whole_metric_schema(schema)} for name, schema in kinds.items()]
     return document
 
 
