@@ -13,7 +13,8 @@ from .compiled import CompiledWorkflow
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
 from .severity import classify_schema, problem as severity_problem
 from .yaml11 import notes_for
-from .yamlio import Positions, locate_all, parse, read_text
+from .yaml_positions import Positions, locate_all
+from .yamlio import parse, read_text
 
 DEAL_SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -29,7 +29,8 @@ from .diagnostics import Diagnostic, FlowctlError, did_you_mean
 from .importcrm import CRM_KEYS, apply_crm, check_crm, read_map_doc
 from .importhistory import dated_values, stage_as_history
 from .schema import deal_schema
-from .yamlio import locate_all, parse, read_text
+from .yaml_positions import locate_all
+from .yamlio import parse, read_text
 
 MAP_KEYS = ("source", "columns", "values", "history", "lookup", "name", "constants", "types") + CRM_KEYS
 TYPES = ("string", "number", "integer", "date", "boolean")

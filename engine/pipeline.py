@@ -21,7 +21,7 @@ from .evaluate import DealState, Facts, evaluate
 from .severity import errors_of, for_evaluation, warnings_of
 from .severity import problem as severity_problem
 from .store import StoreError
-from .yamlio import locate_all
+from .yaml_positions import locate_all
 
 T = TypeVar("T")
 

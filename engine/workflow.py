@@ -17,7 +17,8 @@ from .metric_configs import metric_config_problems
 from .model import Workflow
 from .schema import SchemaValidator, base_schema, deal_schema
 from .workflow_model import build
-from .yamlio import locate_all, parse, read_text
+from .yaml_positions import locate_all
+from .yamlio import parse, read_text
 
 BUILTIN_PREFIX = "builtin:"
 EVENT_KINDS = ("stage_entered", "stage_regressed", "job_overdue", "deal_stuck", "deal_rotting",

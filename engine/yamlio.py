@@ -1,8 +1,8 @@
 """Reading YAML and JSON documents safely, fast, and with positions when needed.
 
-The happy path parses with libyaml's CSafeLoader and keeps no marks. When something is
-wrong, `Positions` composes the text once more and maps JSON paths to line and column.
-Dates stay ISO strings, so a YAML deal and a JSON deal mean the same thing.
+The happy path parses with libyaml's CSafeLoader (`yaml_loader.Loader`) and keeps no
+marks. When something is wrong, `yaml_positions` composes the text once more and maps
+JSON paths to line and column.
 """
 from __future__ import annotations
 
@@ -11,137 +11,17 @@ import os
 import re
 import stat
 import sys
-import warnings
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, FlowctlError, PathItem
-from .yaml11 import bad_strings, surprise
-from .yamlguards import MAX_DEPTH, MAX_EXPANDED, check_aliases, check_depth, line_col, top_key_before
+from .diagnostics import Diagnostic, FlowctlError
+from .yaml11 import bad_strings
+from .yaml_loader import BOOL, MAP, MERGE, SEQ, STR, DuplicateKeyError, Loader, key_type_error, keep_id_text
+from .yaml_positions import Positions, key_on_line, yaml_duplicate_position
+from .yamlguards import check_aliases, check_depth, line_col, top_key_before
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the build
-    warnings.warn(
-        "PyYAML was built without libyaml: flowctl will parse about 7x slower. "
-        "Install a PyYAML wheel with libyaml (pip install --force-reinstall PyYAML).",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_BOOL = "tag:yaml.org,2002:bool"
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
-_NULL = "tag:yaml.org,2002:null"
 MAX_FILE_BYTES = 5 * 1024 * 1024  # a deal is ~1 KB, a workflow a few; more is a mistake or an attack
-
-
-class DuplicateKeyError(yaml.MarkedYAMLError):
-    pass
-
-
-class KeyTypeError(DuplicateKeyError):
-    """A key that YAML reads as null, a boolean, a number or a date: every key flowctl
-    knows is text, and code that meets such a key (sorting, messages) would fail."""
-
-
-def _key_type_error(key_node: yaml.Node, key: Any) -> KeyTypeError:
-    what = "null" if key is None else type(key).__name__.replace("bool", "a boolean").replace("int", "a number").replace("float", "a number")
-    return KeyTypeError(None, None, f"a key must be text: `{key_node.value}` is read as {what}; quote it", key_node.start_mark)
-
-
-def _keep_id_text(key_node: yaml.Node, value_node: yaml.Node) -> None:
-    """`id: 010` is the id "010" (SPEC section 1), whatever YAML 1.1 makes of it."""
-    if (key_node.value == "id" and value_node.__class__ is yaml.ScalarNode and not value_node.style
-            and value_node.tag not in (_STR, _NULL) and value_node.tag.startswith("tag:yaml.org,2002:")
-            and value_node.value):
-        value_node.tag = _STR
-
-
-class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader that refuses duplicate keys and keeps dates as ISO strings."""
-
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
-
-    if not _BaseLoader.yaml_path_resolvers and None not in yaml_implicit_resolvers:
-        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-            """BaseResolver.resolve without what safe loading never has (path and
-            wildcard resolvers): libyaml calls it for every value of every file."""
-            if kind is yaml.ScalarNode:
-                if implicit[0]:
-                    for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
-                        if regexp.match(value):
-                            return tag
-                return _STR
-            return _MAP if kind is yaml.MappingNode else _SEQ
-
-    def __init__(self, stream: Any):
-        super().__init__(stream)
-        self.surprises: list[tuple[int, int, str]] = []  # (line, column, why), 1-based
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        if not isinstance(node, yaml.MappingNode):
-            return super().construct_mapping(node, deep=deep)
-        own = list(node.value)  # the keys written here, before `<<` merges add any
-        merges = False
-        for key_node, value_node in own:
-            tag = key_node.tag
-            if tag == _BOOL and not key_node.style:
-                key_node.tag = _STR  # YAML 1.1 reads a plain `on:` key as true; in a workflow it means "on"
-            elif tag == _MERGE:
-                merges = True
-            elif key_node.__class__ is yaml.ScalarNode and tag != _STR:
-                raise _key_type_error(key_node, self.construct_object(key_node))
-            _keep_id_text(key_node, value_node)
-        mapping = super().construct_mapping(node, deep=deep)
-        if merges or len(mapping) < len(own):
-            self._refuse_duplicates(own)
-        return mapping
-
-    def _refuse_duplicates(self, pairs: list) -> None:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in pairs:
-            if key_node.tag == _MERGE:
-                continue
-            key = self.construct_object(key_node, deep=True)
-            first = seen.get(key)
-            if first is not None:
-                raise DuplicateKeyError(
-                    None, None, f"duplicate key {key!r} (first defined on line {first.start_mark.line + 1})",
-                    key_node.start_mark)
-            seen[key] = key_node
-
-
-def _construct_timestamp_as_str(loader: yaml.BaseLoader, node: yaml.ScalarNode) -> str:
-    return loader.construct_scalar(node)
-
-
-Loader.add_constructor(_TIMESTAMP, _construct_timestamp_as_str)
-
-
-def _noting_surprises(tag: str) -> None:
-    """Wrap the constructor of `tag` so that YAML 1.1-only forms are noted as warnings."""
-    base = _BaseLoader.yaml_constructors[tag]
-
-    def construct(loader: Loader, node: yaml.ScalarNode) -> Any:
-        value = base(loader, node)
-        if not node.style:
-            why = surprise(node.value, value)
-            if why:
-                loader.surprises.append((node.start_mark.line + 1, node.start_mark.column + 1, why))
-        return value
-
-    Loader.add_constructor(tag, construct)
-
-
-for _tag in (_BOOL, "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-    _noting_surprises(_tag)
 
 
 def read_text(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> str:
@@ -198,7 +78,7 @@ def parse(text: str, name: str, notes: list[Diagnostic] | None = None) -> Any:
         if long is None:
             raise FlowctlError(Diagnostic(name, f"a value cannot be read: {exc}"))
         line, column = line_col(text, long.start())
-        raise FlowctlError(Diagnostic(name, f"{_key_on_line(text, long.start())}a number of {len(long.group())} digits "
+        raise FlowctlError(Diagnostic(name, f"{key_on_line(text, long.start())}a number of {len(long.group())} digits "
                                             f"is too long to read{top_key_before(text, long.start())}",
                                       line=line, column=column))
     if "\\" in text:  # NUL and surrogates only come from escapes
@@ -212,19 +92,12 @@ def parse(text: str, name: str, notes: list[Diagnostic] | None = None) -> Any:
     return doc
 
 
-def _key_on_line(text: str, offset: int) -> str:
-    """`amount: ` when the line at offset starts with a key (for messages), else ''."""
-    start = text.rfind("\n", 0, offset) + 1
-    match = re.search(r"[\"']?([\w$-]+)[\"']?\s*:\s*$", text[start:offset])
-    return f"{match.group(1)}: " if match else ""
-
-
 def _parse(text: str, name: str, notes: list[Diagnostic] | None) -> Any:
     if is_json_file(name):
         try:
             return json.loads(text, object_pairs_hook=_no_duplicates)
         except _Duplicate as dup:
-            position = _yaml_duplicate_position(text)
+            position = yaml_duplicate_position(text)
             raise FlowctlError(Diagnostic(name, f"duplicate key {dup.key!r}", line=position[0], column=position[1]))
         except json.JSONDecodeError as exc:
             raise FlowctlError(Diagnostic(name, f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
@@ -288,30 +161,30 @@ def _build(loader: Loader, node: yaml.Node) -> Any:
     taken straight from their nodes instead of through PyYAML's per-node dispatch."""
     cls = node.__class__
     if cls is _SCALAR_NODE:
-        if node.tag == _STR:
+        if node.tag == STR:
             return node.value
         return loader.construct_object(node)  # numbers, booleans, null, explicit tags
-    if cls is _MAPPING_NODE and node.tag == _MAP:
+    if cls is _MAPPING_NODE and node.tag == MAP:
         out: dict = {}
         for key_node, value_node in node.value:
             if key_node.__class__ is not _SCALAR_NODE:
                 raise _Unusual
             tag = key_node.tag
-            if tag == _STR or (tag == _BOOL and not key_node.style):  # a plain `on:` key means "on"
+            if tag == STR or (tag == BOOL and not key_node.style):  # a plain `on:` key means "on"
                 key = key_node.value
-            elif tag == _MERGE:
+            elif tag == MERGE:
                 raise _Unusual
             else:
                 key = loader.construct_object(key_node)
                 if not isinstance(key, str):
-                    raise _key_type_error(key_node, key)
+                    raise key_type_error(key_node, key)
             if key == "id":
-                _keep_id_text(key_node, value_node)
+                keep_id_text(key_node, value_node)
             if key in out:
                 raise _Unusual  # the whole constructor says where, as a DuplicateKeyError
             out[key] = _build(loader, value_node)
         return out
-    if cls is _SEQUENCE_NODE and node.tag == _SEQ:
+    if cls is _SEQUENCE_NODE and node.tag == SEQ:
         return [_build(loader, child) for child in node.value]
     raise _Unusual
 
@@ -324,8 +197,8 @@ def _refuse_odd_keys(loader: Loader, node: yaml.Node) -> None:
         current, is_key = stack.pop()
         if current.__class__ is _SCALAR_NODE:
             tag = current.tag
-            if is_key and tag not in (_STR, _MERGE) and not (tag == _BOOL and not current.style):
-                raise _key_type_error(current, loader.construct_object(current))
+            if is_key and tag not in (STR, MERGE) and not (tag == BOOL and not current.style):
+                raise key_type_error(current, loader.construct_object(current))
             continue
         if id(current) in seen:
             continue
@@ -354,96 +227,9 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-def _yaml_duplicate_position(text: str) -> tuple[int | None, int | None]:
-    """Where a JSON document repeats a key: JSON is YAML, and our loader says where."""
-    try:
-        yaml.load(text, Loader=Loader)
-    except DuplicateKeyError as exc:
-        mark = exc.problem_mark
-        assert mark is not None  # the constructor raises it with the repeated key's mark
-        return mark.line + 1, mark.column + 1
-    except yaml.YAMLError:
-        pass
-    return None, None
-
-
 def load(path: str | os.PathLike) -> Any:
     """Read and parse one file (see `parse`)."""
     return parse(read_text(path), str(path))
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
-class Positions:
-    """Maps JSON paths in a document to 1-based (line, column); composed on first use."""
-
-    def __init__(self, text: str):
-        self._text = text
-        self._root: yaml.Node | None = None
-        self._failed = False
-        self._index: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
-
-    def _keys(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
-        """The mapping's pairs by key text (first one wins), built once: locating every key
-        of a mapping with 20,000 keys must not read the mapping 20,000 times."""
-        index = self._index.get(id(node))
-        if index is None:
-            index = self._index[id(node)] = {}
-            for k, v in node.value:
-                index.setdefault(str(k.value), (k, v))
-        return index
-
-    def _compose(self) -> yaml.Node | None:
-        if self._root is None and not self._failed:
-            try:
-                self._root = yaml.compose(self._text, Loader=Loader)
-            except yaml.YAMLError:
-                # JSON's surrogate escapes (`\ud83d\ude00`, a lone `\ud800`) are no YAML: the
-                # same number of characters of another escape keeps every position.
-                text = _SURROGATE_ESCAPE.sub(r"\\u0041", self._text)
-                try:
-                    self._root = yaml.compose(text, Loader=Loader) if text != self._text else None
-                except yaml.YAMLError:
-                    pass
-                self._failed = self._root is None
-        return self._root
-
-    def locate(self, path: Sequence[PathItem], key: bool = False) -> tuple[int, int] | tuple[None, None]:
-        """Position of the value at `path` (or of its key, with key=True); the deepest
-        node that exists when the path goes further than the document."""
-        node = self._compose()
-        if node is None:
-            return (None, None)
-        key_node = None
-        for item in path:
-            child = None
-            if isinstance(node, yaml.MappingNode):
-                pair = self._keys(node).get(str(item))
-                if pair is not None:
-                    key_node, child = pair
-            elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
-                key_node, child = None, node.value[item]
-            if child is None:
-                break
-            node = child
-        else:
-            if key and key_node is not None:
-                node = key_node
-        mark = node.start_mark
-        return (mark.line + 1, mark.column + 1)
-
-
-def locate_all(diagnostics: list[Diagnostic], texts: dict[str, str]) -> None:
-    """Fill in line and column of diagnostics that have a path but no position."""
-    cache: dict[str, Positions] = {}
-    for d in diagnostics:
-        if d.line is not None or d.file not in texts:
-            continue
-        pos = cache.get(d.file)
-        if pos is None:
-            pos = cache[d.file] = Positions(texts[d.file])
-        d.line, d.column = pos.locate(d.path, key=getattr(d, "at_key", False))
 
 
 def stderr_is_terminal() -> bool:

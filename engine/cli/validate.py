@@ -13,7 +13,8 @@ from ..deals import check_deal, find_files, split_deals
 from ..diagnostics import Diagnostic, FlowctlError, has_errors
 from ..severity import problem as severity_problem
 from ..workflow import load_workflow, looks_like_workflow, merged_document
-from ..yamlio import locate_all, parse, read_text
+from ..yaml_positions import locate_all
+from ..yamlio import parse, read_text
 from .common import (DEFAULT_WORKFLOW, EXIT_USAGE, Context, diagnostics_json, echo_json, echo_result, formats_option,
                      handle_errors, pass_context)
 
