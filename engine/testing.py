@@ -21,6 +21,11 @@ import:
     the project's store and ``--format json``, and returns the parsed JSON (a dict that
     also carries ``exit_code``, ``stdout`` and ``stderr``). ``flowctl_run.invoke(...)``
     runs any other command with the same plugins.
+``run_cli(*args, cwd=, env=, input=)`` and ``invoke_cli(...)``
+    The runner behind ``flowctl_run`` (from :mod:`flowctl.testing_cli`): any command
+    in-process, from ``cwd``, under a hang guard of 120 s; ``run_cli`` returns click's
+    Result whatever happened, ``invoke_cli`` also re-raises an exception that escaped the
+    command and fails on a traceback in the output.
 ``flowctl_store``
     The project's store (:class:`flowctl.store.Store`), opened on first use, for
     assertions on history, action results and the outbox.
@@ -36,7 +41,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
-import inspect
 import itertools
 import json
 import os
@@ -50,15 +54,16 @@ import pytest
 
 from .hookspecs import hookimpl
 from .hooktypes import ChannelType, DeliveryError, Message
+from .testing_cli import HANG_GUARD, Hung, invoke_cli, raise_escaped, run_cli
 
 if TYPE_CHECKING:
     from click.testing import Result
 
     from .store import Store
 
-__all__ = ["DEFAULT_NOW", "DEFAULT_WORKFLOW", "CapturedNotifications", "CliOutput", "FlowctlNow",
-           "FlowctlProject", "FlowctlRun", "captured_notifications", "flowctl_now", "flowctl_plugins",
-           "flowctl_project", "flowctl_run", "flowctl_store"]
+__all__ = ["DEFAULT_NOW", "DEFAULT_WORKFLOW", "HANG_GUARD", "CapturedNotifications", "CliOutput", "FlowctlNow",
+           "FlowctlProject", "FlowctlRun", "Hung", "captured_notifications", "flowctl_now", "flowctl_plugins",
+           "flowctl_project", "flowctl_run", "flowctl_store", "invoke_cli", "raise_escaped", "run_cli"]
 
 DEFAULT_NOW = dt.date(2026, 1, 5)
 DEFAULT_WORKFLOW = """\
@@ -306,18 +311,10 @@ class FlowctlRun:
 
     def invoke(self, *args: str | os.PathLike, env: dict[str, str | None] | None = None,
                input: str | None = None) -> "Result":
-        """Any command: ``flowctl [--plugin M]... ARGS``; returns click's Result."""
-        from click.testing import CliRunner
-
-        from .cli import main
-
-        # click < 8.2 mixes stderr into the output unless told not to; 8.2 and later keep it apart.
-        keep_apart = "mix_stderr" in inspect.signature(CliRunner).parameters
-        options: dict[str, Any] = {"mix_stderr": False} if keep_apart else {}
-        runner = CliRunner(**options)
-        self.last = runner.invoke(main, [*self.plugin_args(), *[str(a) for a in args]], env=env, input=input,
-                                  catch_exceptions=False)
-        return self.last
+        """Any command: ``flowctl [--plugin M]... ARGS``; returns click's Result (an exception
+        that escapes the command propagates). The runner is :func:`run_cli`."""
+        self.last = run_cli(*self.plugin_args(), *args, env=env, input=input)
+        return raise_escaped(self.last)
 
 
 def _entry_point_modules() -> set[str]:

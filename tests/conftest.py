@@ -1,4 +1,4 @@
-"""Shared fixtures: a scratch project (workflow + deals) and the CLI runner (tests/clirun.py)."""
+"""Shared fixtures: a scratch project (workflow + deals) and the CLI runner (flowctl.testing.invoke_cli)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +9,8 @@ from typing import Callable
 
 import pytest
 from click.testing import Result
+
+from flowctl.testing import invoke_cli
 
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
 
@@ -71,7 +73,6 @@ def project(tmp_path: Path) -> Project:
 
 @pytest.fixture
 def cli() -> Callable[..., Result]:
-    """`cli(*args, cwd=, env=, input=)`: the CLI in-process, the same runner as tests/clirun.py."""
-    import clirun
-
-    return clirun.invoke
+    """`cli(*args, cwd=, env=, input=)`: the CLI in-process, the runner of flowctl.testing
+    (the one its `flowctl_run` fixture uses)."""
+    return invoke_cli

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text("utf-8"))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl.annotations import annotation, escape_data, workspace_path
 from flowctl.diagnostics import Diagnostic
 

@@ -13,7 +13,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl.asof import as_of, exists_on, value_as_of
 from shared_data import MAVEN
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from flowctl.backlog import parse_rate, project
-from flowctl.cli import main
+from flowctl.testing import invoke_cli
 
 DATA = Path(__file__).parent / "data" / "analytics"
 NOW = dt.date(2026, 3, 31)
@@ -27,7 +26,7 @@ def setup(tmp_path: Path, deals: list[dict]) -> Path:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = invoke_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -34,7 +34,7 @@ def test_default_is_the_lowest_error_with_enough_history():
 
 @pytest.mark.parametrize("step", ["0d", "0w", "0mo"])
 def test_a_backtest_step_of_nothing_is_a_usage_error(step, tmp_path):
-    from clirun import invoke
+    from flowctl.testing import invoke_cli as invoke
     from conftest import Project
     project = Project(tmp_path)
     project.deal("A")
@@ -44,7 +44,7 @@ def test_a_backtest_step_of_nothing_is_a_usage_error(step, tmp_path):
 
 
 def test_repeated_origins_are_backtested_once(tmp_path):
-    from clirun import invoke
+    from flowctl.testing import invoke_cli as invoke
     from conftest import Project
     project = Project(tmp_path)
     project.deal("A")

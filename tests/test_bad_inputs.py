@@ -3,7 +3,7 @@ command a user would run on it and must be refused cleanly: a clear message nami
 file (with line and column where there is one), exit code 2 (1 for a `run` where only
 some deals are bad, or an import where only some rows are), no traceback.
 
-Every case runs in-process (click's CliRunner, tests/clirun.py, under its hang guard);
+Every case runs in-process (click's CliRunner, flowctl.testing_cli, under its hang guard);
 one case of each class also runs as a real process under an address-space limit, and
 must stay under 5 s of CPU time and 300 MB (CPU time, not wall-clock: the check holds
 on a loaded machine; a process still running after KILL_AFTER seconds is killed).
@@ -34,7 +34,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-import clirun
+from flowctl.testing import invoke_cli, run_cli
 
 HERE = Path(__file__).parent
 BAD = HERE / "data" / "bad"
@@ -103,11 +103,11 @@ def real_process(*args: str | os.PathLike, cwd: Path, env: dict | None = None) -
 
 
 def in_process(*args: str | os.PathLike, cwd: Path, env: dict | None = None) -> Result:
-    """The same command through click's CliRunner (tests/clirun.py), with its hang guard;
+    """The same command through click's CliRunner (flowctl.testing_cli), with its hang guard;
     an exception that escaped the command is shown as the traceback a process would print.
     Time and memory are not measured here: the real-process smoke cases check them."""
     argv = [str(a) for a in args]
-    result = clirun.run(*argv, cwd=cwd, env={"COLUMNS": "200", **(env or {})})
+    result = run_cli(*argv, cwd=cwd, env={"COLUMNS": "200", **(env or {})})
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "Traceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
@@ -358,7 +358,7 @@ def test_run_with_bad_company_template(case: Case, tmp_path: Path) -> None:
 
 
 def _has_command(name: str) -> bool:
-    return name in clirun.invoke("--help").stdout
+    return name in invoke_cli("--help").stdout
 
 
 @pytest.mark.parametrize("command", ["report", "propose"])
@@ -482,7 +482,7 @@ def test_paths_that_do_not_exist_or_are_folders(args: list[str], name: str, tmp_
 
 
 def _schema(kind: str) -> dict:
-    return json.loads(clirun.invoke("schema", kind).stdout)
+    return json.loads(invoke_cli("schema", kind).stdout)
 
 
 def _resolve(schema: dict, root: dict) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import browser
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl.board import text
 
 NOW = "2026-11-23"

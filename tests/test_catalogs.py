@@ -12,7 +12,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl import catalogs
 from flowctl.catalogs import Catalogs, placeholders, problems
 

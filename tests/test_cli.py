@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import flowctl.cli as cli
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 
 HEAVY = ("jsonschema", "jinja2", "babel", "numpy")
 

@@ -18,7 +18,7 @@ from typing import Iterator
 import jsonschema
 import pytest
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl.editor import MODELINE, vscode_settings, with_modeline
 from lsp import Server
 

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.forecasting import HistoryModel, Z90, slim_for_forecast
 from flowctl.hooktypes import ForecastInput
@@ -20,6 +18,7 @@ from flowctl.metrics import SlimState
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
 from flowctl.store import Transition
+from flowctl.testing import invoke_cli
 from flowctl.workflow import load_workflow
 
 DATA = Path(__file__).parent / "data" / "analytics"
@@ -37,7 +36,7 @@ def setup(tmp_path: Path, deals: list[dict], **workflow_changes) -> Path:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = invoke_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -345,7 +344,7 @@ def test_backtest_from_to_every(tmp_path):
 
 def test_a_method_cannot_overwrite_the_keys_flowctl_sets(tmp_path):
     from conftest import Project
-    from clirun import invoke
+    from flowctl.testing import invoke_cli as invoke
     project = Project(tmp_path)
     project.deal("A")
     result = invoke("--plugin", "fixture_plugins.overreaching_forecast", "forecast", "--method", "overreaching",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from markdown_reading import section, tables
 
 READY = "jobs: {verify: 2026-01-05, agenda: 2026-01-06}\n"

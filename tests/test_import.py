@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.evaluate import evaluate
 from flowctl.plugin_manager import Plugins
+from flowctl.testing import invoke_cli
 from flowctl.workflow import load_workflow
 from flowctl.yamlio import parse
 
@@ -30,7 +29,7 @@ NOW = "2017-12-31"
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = invoke_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

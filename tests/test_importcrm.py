@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 
 DATA = Path(__file__).parent / "data" / "crm"
 

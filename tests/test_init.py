@@ -16,7 +16,7 @@ from flowctl.deals import find_files, read_deals
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow
 
-from clirun import invoke  # noqa: E402
+from flowctl.testing import invoke_cli as invoke  # noqa: E402
 
 FLOWCTL = shutil.which("flowctl")
 NOW = dt.date(2026, 11, 24)  # the example deals are dated around this day

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 
 MESSY = Path(__file__).parent / "data" / "messy"
 NOW = "2026-03-01"

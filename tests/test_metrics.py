@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.metric_stats import Days
 from flowctl.metrics import compute_metrics, metric_alerts, parse_target
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
+from flowctl.testing import invoke_cli
 from flowctl.workflow import load_workflow
 
 DATA = Path(__file__).parent / "data" / "analytics"
@@ -60,7 +59,7 @@ def setup(tmp_path: Path, deals: list[dict] = DEALS, metrics: list[dict] | None 
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    result = invoke_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

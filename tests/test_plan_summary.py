@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from markdown_reading import section, tables
 from flowctl import plan_summary
 from flowctl.markdown import escape

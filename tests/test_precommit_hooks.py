@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_TIMEOUT = 900  # a first install downloads flowctl's dependencies

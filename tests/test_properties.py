@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from flowctl import dealedit
-from flowctl.cli import main
 from flowctl.compiled import CompiledWorkflow
 from flowctl.evaluate import evaluate
+from flowctl.testing import invoke_cli
 from flowctl.workflow import builtin_names, load_workflow
 
 HERE = Path(__file__).parent
@@ -186,13 +185,7 @@ def test_an_approval_never_moves_a_deal_backwards(compiled: CompiledWorkflow, de
 
 
 def cli(*args: Any, cwd: Path) -> Any:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    finally:
-        os.chdir(old)
-    return result
+    return invoke_cli(*args, cwd=cwd)
 
 
 @SLOW

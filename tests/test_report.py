@@ -26,7 +26,7 @@ from flowctl.report_templates import check_template_name, proposal_context
 from flowctl.report_charts import axis, nice_max
 from flowctl.workflow import load_workflow
 
-from clirun import invoke  # noqa: E402
+from flowctl.testing import invoke_cli as invoke  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 from shared_data import MAVEN as MAVEN_DATA  # noqa: E402

@@ -13,10 +13,9 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import browser
-from flowctl.cli import main
+from flowctl.testing import invoke_cli
 
 NOW = "2026-11-23"
 SHOTS = os.environ.get("FLOWCTL_SCREENSHOTS")  # a folder to keep the screenshots in, if set
@@ -34,7 +33,7 @@ def chromium() -> str:
 
 
 def invoke(*args) -> None:
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    result = invoke_cli(*args)
     assert result.exit_code == 0, result.output
 
 

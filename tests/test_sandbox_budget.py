@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl import sandbox_budget
 from flowctl.diagnostics import FlowctlError
 from flowctl.expressions import ENV, ExpressionBatch

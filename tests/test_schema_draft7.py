@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from flowctl.diagnostics import FlowctlError
 from flowctl.schema import base_schema, deal_schema
 from flowctl.schema_draft7 import DRAFT7, to_draft7

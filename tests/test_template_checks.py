@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import Environment
 
-from clirun import invoke
+from flowctl.testing import invoke_cli as invoke
 from conftest import WORKFLOW, Project
 from flowctl import template_checks
 from flowctl.expressions import parse_expression

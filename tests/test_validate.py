@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 
-from clirun import invoke  # noqa: E402
+from flowctl.testing import invoke_cli as invoke  # noqa: E402
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -598,15 +598,12 @@ def test_no_traceback_on_odd_input_in_a_real_process(tmp_path):
 
 @pytest.mark.parametrize("target", ["deal.yaml", "secrets.yaml", "list.yaml", "scalar.yaml"])
 def test_extends_reaches_only_workflow_files_and_shows_nothing_of_others(tmp_path, target):
-    from click.testing import CliRunner
-
-    from flowctl.cli import main
     (tmp_path / "deal.yaml").write_text("id: D1\nname: Secret customer\namount: 98765431\n")
     (tmp_path / "secrets.yaml").write_text("password: hunter2\ntoken: s3cr3t\n")
     (tmp_path / "list.yaml").write_text("- hunter2\n")
     (tmp_path / "scalar.yaml").write_text("hunter2\n")
     (tmp_path / "workflow.yaml").write_text(f"flowctl: 1\nname: x\nextends: {target}\n")
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "workflow.yaml")])
+    result = invoke("validate", tmp_path / "workflow.yaml")
     assert result.exit_code == 2, result.output
     assert f"extends: '{target}' is not a workflow" in result.output or "must be a mapping" in result.output
     assert not any(secret in result.output for secret in ("hunter2", "s3cr3t", "Secret customer", "98765431"))
@@ -651,7 +648,7 @@ SCHEMA_BREAKS = [("probability: 0.2", "probability: 2"), ("{id: j1, due: 3d}", "
 
 @pytest.mark.parametrize("old, new", SCHEMA_BREAKS)
 def test_validate_reports_every_problem_of_a_file_in_one_pass(tmp_path, old, new):
-    from clirun import invoke
+    from flowctl.testing import invoke_cli as invoke
 
     def messages(text: str) -> set[str]:
         path = tmp_path / "wf.yaml"

@@ -16,7 +16,7 @@ from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow, merged_document
 from flowctl.yamlio import parse
 
-from clirun import invoke  # noqa: E402
+from flowctl.testing import invoke_cli as invoke  # noqa: E402
 
 HERE = Path(__file__).parent
 REPO = HERE.parent
@@ -663,9 +663,7 @@ def test_channel_and_action_configs_are_checked_against_their_plugins_schemas(tm
         "  - id: b\n    terminal: true\n"
         "channels:\n  mail: {use: smtp, host: localhost}\n"
         "notifications:\n  - {on: deal_won, channel: mail}\n")
-    from click.testing import CliRunner
-    from flowctl.cli import main
-    result = CliRunner().invoke(main, ["validate", str(tmp_path / "wf.yaml")])
+    result = invoke("validate", tmp_path / "wf.yaml")
     assert result.exit_code == 2
     assert "missing required key 'from' [$.channels.mail]" in result.stdout
     assert "unknown key 'templat' (did you mean 'template'?)" in result.stdout
