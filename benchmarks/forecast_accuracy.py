@@ -20,7 +20,8 @@ from pathlib import Path
 
 from flowctl.compiled import CompiledWorkflow
 from flowctl.backtest import backtest
-from flowctl.importer import import_csv, load_map
+from flowctl.import_map import load_map
+from flowctl.importer import import_csv
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow

@@ -346,7 +346,7 @@ def test_lookup_file_that_is_not_a_readable_table_is_refused(tmp_path, kind, mon
     elif kind == "latin-1":
         target.write_bytes("product,price\nGTX Bäsic,550\n".encode("latin-1"))
     else:
-        monkeypatch.setattr("flowctl.importer.MAX_LOOKUP_BYTES", 64)
+        monkeypatch.setattr("flowctl.import_map.MAX_LOOKUP_BYTES", 64)
         target.write_text("product,price\n" + "GTX Basic,550\n" * 10)
     m, c = small(tmp_path, _lookup("prices.csv"))
     code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "o"))

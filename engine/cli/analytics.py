@@ -293,7 +293,8 @@ def format_backlog(r: dict, currency: str) -> list[str]:
 def import_(ctx: Context, csv_file: str, map_path: str, out_dir: str, workflow_path: str | None, force: bool,
             fmt: str) -> None:
     """Deal files from a CRM export: one YAML file per CSV row, as the map says."""
-    from ..importer import import_csv, load_map
+    from ..import_map import load_map
+    from ..importer import import_csv
     workflow = None
     if workflow_path is not None or os.path.isfile("workflow.yaml"):
         workflow = load_workflow_or_fail(ctx, resolve_workflow_path(workflow_path))
