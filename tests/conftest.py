@@ -5,9 +5,10 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 import pytest
+import yaml
 from click.testing import Result
 
 from flowctl.testing import invoke_cli
@@ -46,15 +47,32 @@ stages:
 """
 
 
+ANALYTICS_WORKFLOW = Path(__file__).parent / "data" / "analytics" / "workflow.yaml"
+
+
 class Project:
-    """A workflow file and a deals/ folder in a temporary directory."""
+    """A workflow file and a deals/ folder in a temporary directory: the one project
+    builder of the tests (plugin-style tests use flowctl.testing's `flowctl_project`)."""
 
     def __init__(self, root: Path, workflow: str = WORKFLOW):
         self.root = root
         self.workflow = root / "workflow.yaml"
         self.workflow.write_text(workflow)
         self.deals = root / "deals"
-        self.deals.mkdir()
+        self.deals.mkdir(exist_ok=True)
+
+    @classmethod
+    def analytics(cls, root: Path, deals: Iterable[dict] = (), **workflow_changes: Any) -> "Project":
+        """tests/data/analytics/workflow.yaml with these top-level keys replaced, and these deals."""
+        workflow = yaml.safe_load(ANALYTICS_WORKFLOW.read_text())
+        project = cls(root, yaml.safe_dump({**workflow, **workflow_changes}, sort_keys=False))
+        project.data(*deals)
+        return project
+
+    def data(self, *deals: dict) -> None:
+        """Each deal, given as data, written as YAML to deals/<id>.yaml."""
+        for deal in deals:
+            (self.deals / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
 
     def deal(self, deal_id: str, body: str = "", name: str | None = None) -> Path:
         path = self.deals / (name or f"{deal_id}.yaml")

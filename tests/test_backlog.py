@@ -7,22 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import Project
 from flowctl.backlog import parse_rate, project
 from flowctl.testing import invoke_cli
 
-DATA = Path(__file__).parent / "data" / "analytics"
 NOW = dt.date(2026, 3, 31)
 
 
 def setup(tmp_path: Path, deals: list[dict]) -> Path:
-    (tmp_path / "workflow.yaml").write_text((DATA / "workflow.yaml").read_text())
-    folder = tmp_path / "deals"
-    folder.mkdir(exist_ok=True)
-    for deal in deals:
-        (folder / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
-    return tmp_path / "workflow.yaml"
+    return Project.analytics(tmp_path, deals).workflow
 
 
 def run(*args: str) -> tuple[int, str, str]:

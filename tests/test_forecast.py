@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import Project
 from flowctl.compiled import CompiledWorkflow
 from flowctl.forecasting import HistoryModel, Z90, slim_for_forecast
 from flowctl.hooktypes import ForecastInput
@@ -25,14 +25,7 @@ DATA = Path(__file__).parent / "data" / "analytics"
 
 
 def setup(tmp_path: Path, deals: list[dict], **workflow_changes) -> Path:
-    wf = yaml.safe_load((DATA / "workflow.yaml").read_text())
-    wf.update(workflow_changes)
-    (tmp_path / "workflow.yaml").write_text(yaml.safe_dump(wf, sort_keys=False))
-    folder = tmp_path / "deals"
-    folder.mkdir(exist_ok=True)
-    for deal in deals:
-        (folder / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
-    return tmp_path / "workflow.yaml"
+    return Project.analytics(tmp_path, deals, **workflow_changes).workflow
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -343,7 +336,6 @@ def test_backtest_from_to_every(tmp_path):
 
 
 def test_a_method_cannot_overwrite_the_keys_flowctl_sets(tmp_path):
-    from conftest import Project
     from flowctl.testing import invoke_cli as invoke
     project = Project(tmp_path)
     project.deal("A")

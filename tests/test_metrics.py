@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import Project
 from flowctl.compiled import CompiledWorkflow
 from flowctl.metric_stats import Days
 from flowctl.metrics import compute_metrics, metric_alerts, parse_target
@@ -17,7 +17,6 @@ from flowctl.plugin_manager import Plugins
 from flowctl.testing import invoke_cli
 from flowctl.workflow import load_workflow
 
-DATA = Path(__file__).parent / "data" / "analytics"
 NOW = "2026-03-31"
 
 # Six deals. Stage entries come from `history:`; the expected figures below are worked
@@ -47,15 +46,7 @@ DEALS = [
 
 def setup(tmp_path: Path, deals: list[dict] = DEALS, metrics: list[dict] | None = None) -> Path:
     """workflow.yaml (plus `metrics:`) and one file per deal under deals/."""
-    wf = yaml.safe_load((DATA / "workflow.yaml").read_text())
-    if metrics:
-        wf["metrics"] = metrics
-    (tmp_path / "workflow.yaml").write_text(yaml.safe_dump(wf, sort_keys=False))
-    folder = tmp_path / "deals"
-    folder.mkdir(exist_ok=True)
-    for deal in deals:
-        (folder / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
-    return tmp_path / "workflow.yaml"
+    return Project.analytics(tmp_path, deals, **({"metrics": metrics} if metrics else {})).workflow
 
 
 def run(*args: str) -> tuple[int, str, str]:
