@@ -73,7 +73,7 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
         except Exception:  # a method that cannot replay has no past error to show
             return
         total = existing + part["expected"]
-        sd = math.sqrt(max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) ** 2 + part["variance"])
+        sd = math.hypot(max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)), part["sd"])  # hypot: no overflow
         yield {"origin": day.isoformat(), "expected": round(total, 2), "existing": round(existing, 2),
                "new": part["expected"], "p10": round(max(0.0, total - Z90 * sd), 2),
                "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2)}

@@ -39,7 +39,7 @@ def existing_chance(deal: Any, curves: dict[str, WinCurve], now: dt.date, horizo
 
 
 def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
-    """Expected revenue within the horizon from deals created after `now`, and its variance."""
+    """Expected revenue within the horizon from deals created after `now`, and its standard deviation (`sd`)."""
     start = now - dt.timedelta(days=RECENT_DAYS)
     created_recently = 0
     from_creation: list[tuple[int, str]] = []
@@ -61,11 +61,18 @@ def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
     chance = sum(curve.win_within(0, horizon - u) or 0.0 for u in range(1, horizon + 1)) / horizon if horizon else 0.0
     values = recent_wins or all_wins
     mean = sum(values) / len(values) if values else 0.0
-    mean_sq = sum(v * v for v in values) / len(values) if values else 0.0
     wins = rate * horizon * chance
-    return {"expected": round(wins * mean, 2), "variance": wins * mean_sq, "created_per_day": round(rate, 4),
+    return {"expected": round(wins * mean, 2), "sd": math.sqrt(wins) * _root_mean_square(values),
+            "created_per_day": round(rate, 4),
             "win_chance_within_rest": round(chance, 4), "mean_won_value": round(mean, 2),
             "expected_new_wins": round(wins, 2), "definition": NEW_NOTE}
+
+
+def _root_mean_square(values: list[float]) -> float:
+    """sqrt(mean(v^2)), scaled by the largest value: amounts up to the schema's 1e300
+    would overflow their squares."""
+    top = max((abs(v) for v in values), default=0.0)
+    return top * math.sqrt(sum((v / top) ** 2 for v in values) / len(values)) if top else 0.0
 
 
 def combine(result: dict, new: dict, error_spread: float | None = None) -> dict:
@@ -78,11 +85,11 @@ def combine(result: dict, new: dict, error_spread: float | None = None) -> dict:
     sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
     total = existing + new["expected"]
     # hypot, not the root of the squares: amounts up to the schema's 1e300 must not overflow
-    sd = math.hypot(sd_existing, math.sqrt(max(0.0, new["variance"])), (error_spread or 0.0) * total)
+    sd = math.hypot(sd_existing, new["sd"], (error_spread or 0.0) * total)
     out = dict(result)
     out.update(existing=round(existing, 2), new=new["expected"], expected=round(total, 2),
                p10=round(max(0.0, total - Z90 * sd), 2), p50=round(total, 2), p90=round(total + Z90 * sd, 2),
                existing_interval={"p10": result.get("p10"), "p90": result.get("p90")},
                past_error_spread=None if error_spread is None else round(error_spread, 4),
-               new_detail={k: v for k, v in new.items() if k != "variance"})
+               new_detail={k: v for k, v in new.items() if k != "sd"})
     return out

@@ -110,7 +110,7 @@ def _method(seen: list[ForecastInput], expected: float = 40.0, fail: bool = Fals
 
 
 def _no_new(states: list, day: dt.date, horizon: int) -> dict:
-    return {"expected": 10.0, "variance": 0.0}
+    return {"expected": 10.0, "sd": 0.0}
 
 
 def test_replays_a_month_apart_with_the_deals_as_they_stood(workflow):

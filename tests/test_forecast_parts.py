@@ -52,7 +52,7 @@ def test_a_deal_older_than_every_past_deal_has_nothing_to_learn_from():
 
 def test_no_deals_no_new_revenue():
     part = new_part([], NOW, 30)
-    assert (part["expected"], part["variance"], part["created_per_day"], part["expected_new_wins"]) == (0, 0, 0, 0)
+    assert (part["expected"], part["sd"], part["created_per_day"], part["expected_new_wins"]) == (0, 0, 0, 0)
     assert part["definition"] == NEW_NOTE
 
 
@@ -73,7 +73,7 @@ def test_rate_chance_and_value_are_combined():
     wins = 8 / RECENT_DAYS * 30 * 28 / 30
     assert part["expected_new_wins"] == round(wins, 2)
     assert part["expected"] == round(wins * 1000, 2)
-    assert part["variance"] == pytest.approx(wins * 1000 ** 2)  # Poisson: count x mean(value^2)
+    assert part["sd"] == pytest.approx(math.sqrt(wins * 1000 ** 2))  # Poisson: variance = count x mean(value^2)
 
 
 @pytest.mark.parametrize("created", [0, RECENT_DAYS, RECENT_DAYS + 1, -5, None])
@@ -101,7 +101,7 @@ def test_wins_not_known_on_the_date_do_not_count(deal):
 
 # ------------------------------------------------------------------ combine
 
-NEW = {"expected": 50.0, "variance": 400.0, "definition": NEW_NOTE}
+NEW = {"expected": 50.0, "sd": 20.0, "definition": NEW_NOTE}
 
 
 def test_combine_adds_the_new_part_and_widens_the_interval():
@@ -118,19 +118,19 @@ def test_combine_adds_the_new_part_and_widens_the_interval():
 
 def test_the_past_error_adds_a_relative_error():
     result = {"expected": 100.0, "p10": 100.0, "p90": 100.0}
-    out = combine(result, {"expected": 0.0, "variance": 0.0}, error_spread=0.1)
+    out = combine(result, {"expected": 0.0, "sd": 0.0}, error_spread=0.1)
     assert out["past_error_spread"] == 0.1
     assert out["p90"] == round(100 + Z90 * 10, 2) and out["p10"] == round(100 - Z90 * 10, 2)
 
 
 def test_an_explicit_existing_part_is_used_and_p10_stays_non_negative():
     result = {"expected": 999.0, "existing": 1.0, "p10": 0.0, "p90": 1000.0}
-    out = combine(result, {"expected": 0.0, "variance": 0.0})
+    out = combine(result, {"expected": 0.0, "sd": 0.0})
     assert out["existing"] == out["expected"] == 1.0 and out["p10"] == 0.0
 
 
 def test_a_result_without_an_interval_gets_only_the_new_parts_spread():
-    out = combine({"expected": 10.0, "p10": None, "p90": None}, {"expected": 0.0, "variance": 100.0})
+    out = combine({"expected": 10.0, "p10": None, "p90": None}, {"expected": 0.0, "sd": 10.0})
     assert out["p90"] == round(10 + Z90 * 10, 2)
 
 
@@ -139,6 +139,11 @@ def test_a_result_without_an_existing_part_is_returned_as_it_is():
     assert combine(result, NEW) is result
 
 
-def test_huge_amounts_do_not_overflow():
-    out = combine({"expected": 1e300, "p10": 0.0, "p90": 2e300}, {"expected": 1e300, "variance": 0.0})
-    assert math.isfinite(out["p90"]) and out["expected"] == 2e300
+@pytest.mark.parametrize("amount", [1e300, 1e200, 1e-300, 0.0])
+def test_amounts_up_to_the_schemas_limit_give_finite_intervals(amount):
+    # deals of that amount created and won recently: the new part's spread must not overflow
+    part = new_part([_deal(c, "won", c - 2, amount=amount) for c in range(10, 91, 10)], NOW, 30)
+    assert math.isfinite(part["sd"]) and part["mean_won_value"] == pytest.approx(round(amount, 2))
+    out = combine({"expected": amount, "p10": 0.0, "p90": 2 * amount}, part, error_spread=0.5)
+    assert all(math.isfinite(out[k]) for k in ("p10", "p50", "p90", "expected"))
+    assert out["p10"] <= out["p50"] <= out["p90"]
