@@ -4,6 +4,7 @@ and delivered exactly once, and none of them fails on a lock."""
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Project
 from pg_server import fresh_database, postgres_url
 from servers import webhook_server
 
@@ -35,12 +37,13 @@ notifications:
 """
 
 
-def deals(folder: Path) -> None:
-    folder.mkdir()
-    for i in range(N_DEALS):
-        done = "jobs: {verify: 2026-01-02}\n" if i % 2 else ""
-        (folder / f"C{i:04d}.yaml").write_text(f"id: C{i:04d}\nowner: rep{i % 7}@example.com\namount: {1000 + i}\n"
-                                               f"created: 2026-01-01\n{done}")
+def shared_project(root: Path) -> Project:
+    """N_DEALS deals of 7 owners; every other one has done its `verify` job."""
+    project = Project(root, WORKFLOW)
+    project.data(*({"id": f"C{i:04d}", "owner": f"rep{i % 7}@example.com", "amount": 1000 + i,
+                    "created": dt.date(2026, 1, 1), **({"jobs": {"verify": dt.date(2026, 1, 2)}} if i % 2 else {})}
+                   for i in range(N_DEALS)))
+    return project
 
 
 def stores(tmp_path: Path):
@@ -56,14 +59,14 @@ def stores(tmp_path: Path):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_four_runs_at_once_record_and_send_everything_exactly_once(tmp_path, kind):
-    deals(tmp_path / "deals")
+    shared = shared_project(tmp_path)
     gen = stores(tmp_path)
     name, url = next(gen)
     if kind == "postgresql":
         name, url = next(gen)
     with webhook_server() as hook:
-        (tmp_path / "workflow.yaml").write_text(WORKFLOW.replace("URL", hook.url))
-        cmd = [sys.executable, "-m", "flowctl", "run", str(tmp_path / "deals"), "-w", str(tmp_path / "workflow.yaml"),
+        shared.workflow.write_text(WORKFLOW.replace("URL", hook.url))
+        cmd = [sys.executable, "-m", "flowctl", "run", str(shared.deals), "-w", str(shared.workflow),
                "--now", "2026-01-10", "--store", url, "--format", "json"]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
         outputs = [p.communicate(timeout=600) for p in procs]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Project
+
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from synthetic import WORKFLOW, write_deals  # noqa: E402
 
@@ -129,16 +131,16 @@ def test_sigkill_repeats_at_most_the_action_in_flight(tmp_path):
     recorded as sent is never sent again (at most the one in flight at a kill repeats)."""
     from servers import webhook_server
     root = tmp_path
-    (root / "deals").mkdir()
+    project = Project(root, ACTION_WORKFLOW)
     for i in range(ACTION_DEALS):
-        (root / "deals" / f"A{i:04d}.yaml").write_text(f"id: A{i:04d}\nowner: rep@example.com\ncreated: 2026-01-01\n")
+        project.deal(f"A{i:04d}")
     log = root / "calls.log"
     env = {**os.environ, "COUNT_LOG": str(log), "COUNT_DIE_AT": "", "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     store = root / "state.db"
     rng = random.Random(20261202)
     with webhook_server(keep_alive=True) as hook:
-        (root / "workflow.yaml").write_text(ACTION_WORKFLOW.replace("URL", hook.url))
+        project.workflow.write_text(ACTION_WORKFLOW.replace("URL", hook.url))
         cmd = [sys.executable, "-m", "flowctl", "--plugin", "fixture_plugins.counting_action", "run",
                str(root / "deals"), "-w", str(root / "workflow.yaml"), "--now", "2026-01-02", "--store", f"sqlite:///{store}"]
         # How long a whole run takes here, on a copy, to spread the kills over it.
