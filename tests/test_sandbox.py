@@ -21,11 +21,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from flowctl.compiled import CompiledWorkflow
 from flowctl.diagnostics import FlowctlError
 from flowctl.evaluate import evaluate
 from flowctl.expressions import ExpressionBatch
+from flowctl.sandbox import MAX_INT_BITS, MAX_OUTPUT, MAX_SEQUENCE, MAX_WIDTH, MAX_WRAPPED, SafeEnvironment
 from flowctl.templating import Templates
 from flowctl.workflow import load_workflow
 from test_bad_inputs import assert_refused, real_process as flowctl  # time and memory are measured on a real process
@@ -554,3 +559,78 @@ def test_symlinks_out_of_the_template_folder_are_refused(link: str, tmp_path: Pa
             t.render(name, deal=the_deal(), now=NOW)
         assert "SECRET-WORKFLOW-TEXT" not in str(info.value) and "outside the template folders" in str(info.value)
     assert t.render("inner.md.j2", deal=the_deal(), now=NOW) == "fine"
+
+
+# --------------------------------------------------------------------------- each bounded operation, in process
+
+SANDBOX = SafeEnvironment()
+PLAIN = ImmutableSandboxedEnvironment()  # Jinja2's own sandbox: what each operation means
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+
+# Under their limits, the bounded operators, filters and methods give what Jinja2 gives.
+SAME_AS_JINJA = [
+    "a * n", "items * n", "n * m", "m ** k", "2.5 ** k", "'%s|%3d|%-*s' % (a, n, w, a)", "'%(x)s%(x)s' % {'x': a}",
+    "a|center(w)", "a|indent(w, true)", "a|indent(a)", "a|wordwrap(w + 1)", "a|truncate(w + 3, leeway=0)",
+    "items|join(a)", "items|map('string')|join(',')", "[n, m]|sum", "[items, items]|sum(start=[])",
+    "a|replace('a', a)", "a|replace(a, 'xy', n)", "'%s-%s'|format(a, n)", "'%*s'|format(w, a)",
+    "a.ljust(w)", "a.zfill(w)", "a.center(w, '*')", "a.join(items)", "a.replace('a', 'bc')", "a.expandtabs(w)",
+    "'{:>{w}}|{}'.format(a, n, w=w)", "'{x}{x}'.format_map({'x': a})", "(n).to_bytes(w + 1, 'big')",
+    "lipsum(n % 3 + 1, false, 5, 10)|length > 0",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=TEXT, items=st.lists(TEXT, max_size=5), n=st.integers(0, 50), m=st.integers(-10**6, 10**6),
+       k=st.integers(0, 20), w=st.integers(0, 100))
+def test_bounded_operations_mean_what_jinja_says_under_their_limits(a: str, items: list, n: int, m: int, k: int,
+                                                                     w: int) -> None:
+    values = dict(a=a, items=items, n=n, m=m, k=k, w=w)
+    for source in SAME_AS_JINJA:
+        assert SANDBOX.compile_expression(source)(**values) == PLAIN.compile_expression(source)(**values), source
+
+
+# Just past each limit, the operation is refused before it is done: a SecurityError that says so.
+OVER_LIMITS = {
+    "repeat-text": f"'ab' * {MAX_SEQUENCE // 2 + 1}",
+    "repeat-list-reversed": f"{MAX_SEQUENCE + 1} * [1]",
+    "repeat-heavy-items": f"[{'x' * 1000!r}] * {MAX_OUTPUT // 1000}",
+    "multiply-integers": f"(2 ** {MAX_INT_BITS // 100 - 100}) ** 100 * (2 ** {MAX_INT_BITS // 100 - 100}) ** 100",
+    "power-bits": "(7 ** 1000) ** 100",
+    "power-exponent": "2 ** 1001",
+    "power-negative-exponent": "2.0 ** -1001",
+    "percent-width": f"'%{MAX_WIDTH + 1}s' % 'a'",
+    "percent-star": f"'%*s' % ({MAX_WIDTH + 1}, 'a')",
+    "percent-precision": f"'%.{MAX_WIDTH + 1}f' % 1.5",
+    "percent-named-many": f"('%(x)s' * 1000) % {{'x': 'y' * {MAX_OUTPUT // 999}}}",
+    "percent-bytes": f"'%{MAX_WIDTH + 1}s'.encode() % 'a'.encode()",
+    "str-format-width": f"'{{:>{MAX_WIDTH + 1}}}'.format('a')",
+    "str-format-output": f"('{{0}}' * 1000).format('y' * {MAX_OUTPUT // 999})",
+    "format-map-width": f"'{{x:{MAX_WIDTH + 1}}}'.format_map({{'x': 1}})",
+    "center": f"'x'|center({MAX_WIDTH + 1})",
+    "indent-width": f"'x'|indent({MAX_WIDTH + 1})",
+    "indent-output": f"('a\\n' * {MAX_SEQUENCE // 2})|indent({MAX_OUTPUT // MAX_SEQUENCE * 2 + 1}, true)",
+    "wordwrap-width": f"'x'|wordwrap({MAX_WIDTH + 1})",
+    "wordwrap-input": f"('x ' * {MAX_WRAPPED // 2 + 1})|wordwrap",
+    "truncate-length": f"'x'|truncate({MAX_WIDTH + 1})",
+    "truncate-leeway": f"'x'|truncate(10, leeway={MAX_WIDTH + 1})",
+    "join-filter": f"['y' * {MAX_OUTPUT // 2 + 1}, 'z' * {MAX_OUTPUT // 2 + 1}]|join",
+    "join-filter-separator": f"range({MAX_SEQUENCE})|map('string')|join('-' * 201)",
+    "sum-of-lists": f"([[1] * 1000] * {MAX_SEQUENCE // 1000 + 1})|sum(start=[])",
+    "replace-filter": f"('a' * {MAX_WIDTH})|replace('a', 'b' * 21)",
+    "format-filter": f"'%{MAX_WIDTH + 1}s'|format('a')",
+    "format-filter-star": f"'%*s'|format({MAX_WIDTH + 1}, 'a')",
+    "lipsum-count": f"lipsum({MAX_WIDTH + 1})",
+    "lipsum-output": f"lipsum(10000, max=200)",
+    "method-argument": f"'x'.ljust({MAX_WIDTH + 1})",
+    "method-zfill": f"'x'.zfill({MAX_WIDTH + 1})",
+    "method-to-bytes": f"(1).to_bytes({MAX_WIDTH + 1}, 'big')",
+    "method-join": f"('-' * 201).join(range({MAX_SEQUENCE})|map('string'))",
+    "method-replace": f"('a' * {MAX_WIDTH}).replace('a', 'b' * 21)",
+    "method-expandtabs": f"('\\t' * {MAX_WIDTH}).expandtabs(21)",
+}
+
+
+@pytest.mark.parametrize("source", [pytest.param(v, id=k) for k, v in OVER_LIMITS.items()])
+def test_each_bounded_operation_refuses_past_its_limit(source: str) -> None:
+    with pytest.raises(SecurityError, match="too large"):
+        SANDBOX.compile_expression(source)()
