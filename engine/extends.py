@@ -13,7 +13,7 @@ from .diagnostics import Diagnostic, did_you_mean
 Src = tuple[str, tuple]
 ID_LISTS = ("stages", "metrics", "notifications")
 CHILD_LISTS = ("jobs", "gates")
-MERGE_MAPS = ("quotas", "fields", "channels")
+MERGE_MAPS = ("quotas", "fields", "channels", "forecast")
 _CONTROL = ("id", "after", "remove", "__src__", "__fields__")
 
 

@@ -237,6 +237,9 @@ RESERVED_KEYS = frozenset({"method", "horizon_days", "errors", "default_reason",
 
 
 def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
+    settings = (data.workflow.document.get("forecast") or {}).get(method.name)
+    if settings:  # the workflow's settings for this method; the command line's options win
+        data = dataclasses.replace(data, options={**settings, **data.options})
     try:
         result = method.forecast(data)
     except Exception as exc:  # a broken plugin is named, and the command goes on

@@ -103,6 +103,9 @@ class ForecastMethod:
     forecast: Callable[[ForecastInput], dict]  # returns at least {"expected", "p10", "p50", "p90"}
     description: str = ""  # one line: how it forecasts (help texts, the report's definition), N_-marked
     label: str = ""  # the report's column title, N_-marked so it is translated; the name when empty
+    # JSON Schema of the method's settings under the workflow's `forecast: {NAME: ...}`
+    # (given to it in ForecastInput.options): validate checks it, `flowctl schema workflow` offers it.
+    config_schema: dict | None = None
 
 
 class MetricAccumulator(Protocol):

@@ -13,7 +13,7 @@ from . import expressions, template_checks
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean, has_errors
 from .durations import parse_duration
 from .extends import annotate, duplicate_ids, merge, strip, where
-from .metric_configs import metric_config_problems
+from .plugin_configs import plugin_config_problems
 from .model import Workflow
 from .schema import SchemaValidator, base_schema, deal_schema
 from .workflow_model import build
@@ -367,8 +367,7 @@ def _all_checks(merged: dict, loaded: Loaded, registry: Any, path: str | os.Path
     if registry is not None:
         from .templating import Templates
         check_templates(merged, loaded, Templates.for_workflow(str(path), registry.template_dirs()))
-        schemas = {n: k.config_schema for n, k in registry.metric_kinds().items() if k.config_schema}
-        loaded.diagnostics.extend(metric_config_problems(merged.get("metrics") or [], schemas))
+        loaded.diagnostics.extend(plugin_config_problems(merged, registry))
 
 
 def _checks_beyond_the_schema(doc: dict, loaded: Loaded, registry: Any, path: str | os.PathLike) -> None:

@@ -62,6 +62,16 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
+# The workflow's `forecast: {montecarlo: {...}}`, declared as a plugin's method declares its
+# settings (--trials and --seed win over them).
+SETTINGS_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"trials": {"type": "integer", "minimum": 1, "default": DEFAULT_TRIALS,
+                              "description": "Simulated trials (more: steadier percentiles, slower)."},
+                   "seed": {"type": "integer", "default": DEFAULT_SEED, "description": "Random seed."}},
+}
+
+
 def forecast(data: ForecastInput) -> dict:
     trials = int(data.options.get("trials") or DEFAULT_TRIALS)
     asked_seed = data.options.get("seed")
@@ -95,4 +105,5 @@ def forecast(data: ForecastInput) -> dict:
 
 @hookimpl
 def flowctl_forecast_methods() -> list[ForecastMethod]:
-    return [ForecastMethod("montecarlo", forecast, N_("simulated trials with the stage probabilities and learned timing"), label=N_("Monte Carlo"))]
+    return [ForecastMethod("montecarlo", forecast, N_("simulated trials with the stage probabilities and learned timing"),
+                           label=N_("Monte Carlo"), config_schema=SETTINGS_SCHEMA)]

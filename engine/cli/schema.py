@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from ..metric_configs import whole_metric_schema
+from ..plugin_configs import whole_metric_schema
 from ..schema import base_schema, deal_schema
 from ..schema_draft7 import to_draft7
 from .common import Context, echo_json, handle_errors, load_workflow_or_fail, pass_context
@@ -60,6 +60,13 @@ def _workflow_schema(ctx: Context) -> dict[str, Any]:
         metric = document["properties"]["metrics"]["items"]
         metric["allOf"] = [{"if": {"required": ["kind"], "properties": {"kind": {"const": name}}},
                             "then": whole_metric_schema(schema)} for name, schema in kinds.items()]
+    methods = ctx.plugins.forecast_methods()
+    if methods:
+        settings = document["properties"]["forecast"]
+        settings["properties"] = {name: {"title": m.label or name, "description": m.description or name,
+                                         **(m.config_schema or {"type": "object"})}
+                                  for name, m in sorted(methods.items())}
+        settings["additionalProperties"] = False  # a method no plugin provides is an error
     return document
 
 

@@ -1,11 +1,13 @@
-"""A metric kind's own settings, checked against the JSON Schema its plugin declares
-(`MetricKind.config_schema`), by `validate` and every command that loads a workflow, and
-offered to editors by `flowctl schema workflow`. Built-in kinds declare theirs the same way."""
+"""What plugins declare about their settings in a workflow, checked: a metric kind's keys in
+a metric (`MetricKind.config_schema`) and a forecast method's settings under `forecast:`
+(`ForecastMethod.config_schema`), by `validate` and every command that loads a workflow.
+`flowctl schema workflow` offers editors the same schemas. Built-ins declare theirs the
+same way."""
 from __future__ import annotations
 
 from typing import Any
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, did_you_mean
 from .extends import where
 from .schema import SchemaValidator
 
@@ -19,6 +21,12 @@ def whole_metric_schema(config_schema: dict) -> dict:
     if not isinstance(config_schema.get("properties", {}), dict):
         return config_schema
     return {**config_schema, "properties": {**{key: True for key in CORE_KEYS}, **config_schema.get("properties", {})}}
+
+
+def plugin_config_problems(merged: dict, registry: Any) -> list[Diagnostic]:
+    kinds = {n: k.config_schema for n, k in registry.metric_kinds().items() if k.config_schema}
+    return [*metric_config_problems(merged.get("metrics") or [], kinds),
+            *forecast_config_problems(merged, registry.forecast_methods())]
 
 
 def metric_config_problems(metrics: list[Any], schemas: dict[str, dict]) -> list[Diagnostic]:
@@ -39,4 +47,23 @@ def metric_config_problems(metrics: list[Any], schemas: dict[str, dict]) -> list
                 d.file, at = metric["__fields__"][key]
                 d.path = at + d.path[len(base) + 1:]
             out.append(d)
+    return out
+
+
+def forecast_config_problems(merged: dict, methods: dict[str, Any]) -> list[Diagnostic]:
+    """`forecast: {METHOD: settings}`: each method must exist, and its settings match the
+    schema it declares."""
+    settings = merged.get("forecast")
+    if not isinstance(settings, dict):
+        return []
+    file, base = merged.get("__top__", {}).get("forecast", ("?", ("forecast",)))
+    out: list[Diagnostic] = []
+    for name, config in settings.items():
+        method = methods.get(name)
+        if method is None:
+            out.append(Diagnostic(file, f"no forecast method '{name}' (available: {', '.join(sorted(methods))})"
+                                        f"{did_you_mean(str(name), methods)}", base + (name,)))
+            out[-1].at_key = True  # type: ignore[attr-defined]
+        elif method.config_schema:
+            out.extend(SchemaValidator(method.config_schema).diagnostics(config, file, base + (name,)))
     return out

@@ -1,6 +1,8 @@
-"""A metric kind's config schema (MetricKind.config_schema), a third party's or a
-built-in's: `validate` places every violation at its key (file:line:col, in the file that
-set the key, base or overlay), and `flowctl schema workflow` gives editors the same rules."""
+"""What plugins declare about their settings in a workflow, a third party's or a
+built-in's: a metric kind's keys (MetricKind.config_schema) and a forecast method's
+settings under `forecast:` (ForecastMethod.config_schema). `validate` places every
+violation at its key (file:line:col, in the file that set the key, base or overlay), and
+`flowctl schema workflow` gives editors the same rules."""
 from __future__ import annotations
 
 import json
@@ -10,6 +12,7 @@ import pytest
 import yaml
 
 PLUGIN = "fixture_plugins.schema_kind"
+METHOD_PLUGIN = "fixture_plugins.schema_method"
 HEAD = """\
 flowctl: 1
 name: t
@@ -90,3 +93,55 @@ def test_the_editor_schema_holds_each_kinds_schema(cli, tmp_path, draft):
                        ("{id: n, kind: count, anything: 1}", True)]:
         doc = yaml.safe_load(HEAD + f"  - {metric}\n")
         assert validator.is_valid(doc) is ok, metric
+
+
+# --------------------------------------------------------------------------- forecast methods
+
+FORECAST_HEAD = HEAD.replace("metrics:\n", "forecast:\n")
+
+
+@pytest.mark.parametrize("settings, where, says", [
+    ("  scaled: {}\n", (8, 11), "missing required key 'factor'"),
+    ("  scaled: {factor: 0}\n", (8, 20), "0"),
+    ("  scaled: {factor: 2, fatcor: 3}\n", (8, 23), "fatcor"),
+    ("  scaled: [1]\n", (8, 11), "object"),
+    ("  montecarlo: {trials: 0}\n", (8, 24), "0"),  # a built-in's, declared the same way
+    ("  montecarlo: {seed: one}\n", (8, 22), "one"),
+    ("  scaledd: {factor: 2}\n", (8, 3), "no forecast method 'scaledd'"),
+])
+def test_forecast_settings_breaking_the_methods_schema_are_a_positioned_error(cli, tmp_path, settings, where, says):
+    path = tmp_path / "workflow.yaml"
+    path.write_text(FORECAST_HEAD + settings)
+    result = cli("--plugin", METHOD_PLUGIN, "validate", "-w", path, "--format", "json")
+    assert result.exit_code == 2, result.output
+    [d] = json.loads(result.stdout)["diagnostics"]
+    assert (d["file"], d["line"], d["column"], d["severity"]) == (str(path), *where, "error")
+    assert says in d["message"] and d["path"].startswith("$.forecast.")
+
+
+def test_a_method_gets_its_workflow_settings_and_the_command_line_wins(cli, tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(FORECAST_HEAD + "  scaled: {factor: 2}\n  montecarlo: {trials: 50, seed: 3}\n")
+    overlay = tmp_path / "workflow.yaml"
+    overlay.write_text("flowctl: 1\nname: o\nextends: base.yaml\nforecast:\n  scaled: {factor: 3}\n")
+    (tmp_path / "deals").mkdir()
+    (tmp_path / "deals" / "D1.yaml").write_text("id: D1\nowner: bob@example.com\namount: 10\ncreated: 2026-01-01\n")
+
+    def forecast(method: str, *extra: str) -> dict:
+        result = cli("--plugin", METHOD_PLUGIN, "forecast", tmp_path / "deals", "-w", overlay, "--method", method,
+                     "--now", "2026-01-02", "--format", "json", *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+    assert forecast("scaled")["factor_seen"] == 3  # the overlay's, merged by method name
+    assert (forecast("montecarlo")["trials"], forecast("montecarlo")["seed"]) == (50, 3)  # the base's
+    assert forecast("montecarlo", "--trials", "70")["trials"] == 70
+
+
+@pytest.mark.parametrize("draft", ["2020-12", "7"])
+def test_the_editor_schema_holds_each_methods_settings(cli, draft):
+    document = json.loads(cli("--plugin", METHOD_PLUGIN, "schema", "workflow", "--draft", draft).stdout)
+    validator = (jsonschema.Draft7Validator if draft == "7" else jsonschema.Draft202012Validator)(document)
+    for settings, ok in [("{scaled: {factor: 2}, montecarlo: {trials: 10}, weighted: {}}", True),
+                         ("{scaled: {}}", False), ("{montecarlo: {trials: 0}}", False), ("{scaledd: {}}", False)]:
+        doc = yaml.safe_load(FORECAST_HEAD.replace("forecast:\n", "") + f"forecast: {settings}\n")
+        assert validator.is_valid(doc) is ok, settings
