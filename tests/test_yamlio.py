@@ -1,8 +1,16 @@
-"""Deal files are built from libyaml's nodes by a short path of our own (yamlio._build)
+"""Reading and parsing one file (engine/yamlio.py).
+
+Only a regular UTF-8 text file of bounded size is read; anything else is a message naming
+the file (and the place of a bad byte), never a hang or a traceback.
+
+Deal files are built from libyaml's nodes by a short path of our own (yamlio._build)
 instead of PyYAML's constructor. It must mean exactly what the constructor means: the
 same values, of the same types, and the same errors at the same places."""
 from __future__ import annotations
 
+import os
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +117,77 @@ def test_any_document_means_the_same_both_ways(document: Any, flow: bool) -> Non
     with pytest.MonkeyPatch.context() as monkeypatch:
         fast, slow = both_ways(text, monkeypatch)
     assert fast == slow
+
+
+# --------------------------------------------------------------------------- reading a file
+
+
+def refusal(path: Any, limit: int = yamlio.MAX_FILE_BYTES) -> tuple:
+    with pytest.raises(FlowctlError) as info:
+        yamlio.read_text(path, limit)
+    [d] = info.value.diagnostics
+    assert d.file == str(path)
+    return d.message, d.line, d.column
+
+
+def test_what_is_not_a_regular_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.yaml"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "s.yaml"))
+        for path in (fifo, Path("/dev/zero"), Path("/dev/null"), tmp_path / "s.yaml"):
+            assert refusal(path)[0] == "not a regular file (a device, pipe or socket)", path
+    assert refusal(tmp_path)[0] == "is a folder, not a file"
+    assert refusal(tmp_path / "missing.yaml")[0] == "no such file"
+    assert refusal(tmp_path / "missing" / "deal.yaml")[0] == "no such file"
+
+
+def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "deal.yaml"
+    path.write_text("id: A\n")
+    assert refusal(path / "below")[0].startswith("cannot read: ")  # a file used as a folder
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as root: every file is readable")
+        assert refusal(path)[0].startswith("cannot read: ")
+    finally:
+        path.chmod(0o644)
+
+
+@pytest.mark.parametrize("size, limit", [(11, 10), (1001, 1000), (2, 1)])
+def test_a_file_over_the_limit_is_refused_with_its_size(tmp_path: Path, size: int, limit: int) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("#" * size)
+    message = refusal(path, limit)[0]
+    assert message.startswith("too large for a deal or workflow file") and f"the limit is {limit:,}" in message
+    path.write_text("#" * limit)
+    assert yamlio.read_text(path, limit) == "#" * limit
+
+
+@settings(max_examples=100, deadline=None)
+@given(before=st.lists(st.sampled_from(["a", "é", "\n", ": ", "日"]), max_size=30).map("".join),
+       bad=st.sampled_from([b"\xff", b"\xc3", b"\x80", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80"]),
+       after=st.text(max_size=5))
+def test_a_byte_that_is_not_utf8_is_placed_by_line_and_column(tmp_path_factory: Any, before: str, bad: bytes,
+                                                               after: str) -> None:
+    path = tmp_path_factory.mktemp("bytes") / "deal.yaml"
+    path.write_bytes(before.encode() + bad + after.encode())
+    message, line, column = refusal(path)
+    rows = before.split("\n")
+    assert message.startswith(f"not UTF-8 text (byte 0x{bad[0]:02x} at offset {len(before.encode())})")
+    assert (line, column) == (len(rows), len(rows[-1].encode()) + 1)
+
+
+@pytest.mark.parametrize("data", [b"\x00", b"id: A\x00\n", b"\x7fELF\x02\x01\x01\x00\x00"])
+def test_a_binary_file_is_refused(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "deal.yaml"
+    path.write_bytes(data)
+    assert refusal(path)[0] == "binary file (it contains NUL bytes), not YAML or JSON"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "deal.yaml"
+    path.write_bytes("\ufeffid: A\n".encode())
+    assert yamlio.read_text(path) == "id: A\n"
+    assert yamlio.load(path) == {"id": "A"}
