@@ -36,10 +36,13 @@ COMMANDS: dict[str, tuple[str, bool]] = {
 }
 
 
+def _values(project) -> dict:
+    return {"deals": project.deals, "root": project.root, "w": project.workflow,
+            "s": f"sqlite:///{project.root / 'state.db'}"}
+
+
 def _arguments(command: str, project, fmt: str | None) -> list[str]:
-    values = {"deals": project.deals, "root": project.root, "w": project.workflow,
-              "s": f"sqlite:///{project.root / 'state.db'}"}
-    return COMMANDS[command][0].format(**values).split() + (["--format", fmt] if fmt else [])
+    return COMMANDS[command][0].format(**_values(project)).split() + (["--format", fmt] if fmt else [])
 
 
 def _failures_named(text: str) -> set[str]:
@@ -86,12 +89,17 @@ def test_without_the_failing_plugin_the_same_commands_succeed(cli, failing_proje
 STORE_PLUGIN = "fixture_plugins.raising_store_hooks"
 
 
-@pytest.mark.parametrize("command", sorted(c for c, (args, _) in COMMANDS.items() if "--store" in args))
+STORE_COMMANDS = {**{c: args for c, (args, _) in COMMANDS.items() if "--store" in args},
+                  "runs": "-w {w} --store {s}"}  # its only hooks are the store's
+
+
+@pytest.mark.parametrize("command", sorted(STORE_COMMANDS))
 @pytest.mark.parametrize("store", ["given", "default"])
 def test_a_store_plugin_failing_exits_1_and_is_named(cli, failing_project, command, store):
     # Whether the command needs the store (run) or does without one it cannot reach
     # (report, forecast): the plugin's bug is an error, not bad input (exit 2).
-    args = _arguments(command, failing_project, None)
+    cli("run", *_arguments("run", failing_project, None))  # a store there, for `runs` to read
+    args = STORE_COMMANDS[command].format(**_values(failing_project)).split()
     if store == "default":
         at = args.index("--store")
         del args[at:at + 2]
