@@ -56,6 +56,7 @@ class Project:
 
     def __init__(self, root: Path, workflow: str = WORKFLOW):
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.workflow = root / "workflow.yaml"
         self.workflow.write_text(workflow)
         self.deals = root / "deals"

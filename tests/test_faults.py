@@ -12,6 +12,7 @@ path is tests/test_crash.py's.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from conftest import Project
 from servers import closed_port, silent_server, smtp_server, webhook_server
 from test_bad_inputs import real_process as flowctl  # faults are injected into a real process
 
@@ -53,21 +55,24 @@ notifications:
 """
 
 
-class Project:
+def pointed(smtp_port: int, hook_url: str, hook_timeout: float = 1) -> str:
+    """The faults workflow with its channels pointed at these servers."""
+    return (WORKFLOW.replace("SMTP_PORT", str(smtp_port)).replace("HOOK_URL", hook_url)
+            .replace("HOOK_TIMEOUT", str(hook_timeout)))
+
+
+class FaultProject(Project):
+    """conftest's Project on the faults workflow (channels at closed ports until `point`),
+    with `deals` deals of three owners, run as a real process."""
+
     def __init__(self, root: Path, deals: int = 2):
-        self.root = root
-        self.deals = root / "deals"
-        self.deals.mkdir(parents=True)
-        self.workflow = root / "workflow.yaml"
+        super().__init__(root, pointed(closed_port(), f"http://127.0.0.1:{closed_port()}"))
         self.db = root / "state.db"
-        for i in range(deals):
-            (self.deals / f"D{i:04}.yaml").write_text(
-                f"id: D{i:04}\nname: Deal {i}\nowner: rep{i % 3}@example.com\namount: {1000 + i}\ncreated: 2026-01-01\n")
-        self.point(closed_port(), f"http://127.0.0.1:{closed_port()}")
+        self.data(*({"id": f"D{i:04}", "name": f"Deal {i}", "owner": f"rep{i % 3}@example.com", "amount": 1000 + i,
+                     "created": dt.date(2026, 1, 1)} for i in range(deals)))
 
     def point(self, smtp_port: int, hook_url: str, hook_timeout: float = 1) -> None:
-        self.workflow.write_text(WORKFLOW.replace("SMTP_PORT", str(smtp_port)).replace("HOOK_URL", hook_url)
-                                 .replace("HOOK_TIMEOUT", str(hook_timeout)))
+        self.workflow.write_text(pointed(smtp_port, hook_url, hook_timeout))
 
     def run(self, *extra: str, store: str | None = None, env: dict | None = None, plugin: bool = False):
         args = (["--plugin", "fixture_plugins.faulty_store"] if plugin else []) + [
@@ -137,7 +142,7 @@ def smtp_answering(code: str) -> Iterator[Any]:
 def reference(tmp_path_factory) -> dict:
     """The state an unfaulted run reaches, and what its receivers got."""
     root = tmp_path_factory.mktemp("reference")
-    project = Project(root)
+    project = FaultProject(root)
     with smtp_server() as smtp, webhook_server() as hook:
         project.point(smtp.port, hook.url)
         result = project.run()
@@ -163,7 +168,7 @@ CHANNEL_FAULTS = ["smtp-down", "webhook-down", "both-down", "smtp-slow", "webhoo
 
 @pytest.mark.parametrize("fault", CHANNEL_FAULTS)
 def test_channel_fault_keeps_messages_and_the_next_run_catches_up(fault: str, tmp_path: Path, reference: dict) -> None:
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     before = project.deal_digest()
     with contextlib.ExitStack() as stack:
         smtp = stack.enter_context(smtp_server())
@@ -217,7 +222,7 @@ def test_channel_fault_keeps_messages_and_the_next_run_catches_up(fault: str, tm
 # --------------------------------------------------------------------------- the store's disk full or read-only
 
 
-def _servers(project: Project, stack: contextlib.ExitStack) -> tuple[Any, Any]:
+def _servers(project: FaultProject, stack: contextlib.ExitStack) -> tuple[Any, Any]:
     smtp = stack.enter_context(smtp_server())
     hook = stack.enter_context(webhook_server())
     project.point(smtp.port, hook.url)
@@ -230,7 +235,7 @@ def test_store_disk_full_mid_run(fault: str, tmp_path: Path, reference: dict) ->
     it, 2 starts the run, 3 records the deals, 4 claims the outbox, 5-8 record each
     delivery, 9 closes the run): the run stops with exit 2 and a clear message; what was
     committed is consistent; the next run catches up."""
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     before = project.deal_digest()
     store = f"faulty+sqlite:///{project.db}"
     with contextlib.ExitStack() as stack:
@@ -251,7 +256,7 @@ def test_store_read_only_or_full_between_runs(fault: str, tmp_path: Path, refere
     """A store that worked becomes read-only (or its disk fills) before the next run, whose
     deal files changed on disk: that run fails cleanly, changes nothing, and the run after
     it (the store writable again) ends where an unfaulted run ends."""
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     before = project.deal_digest()
     store = f"faulty+sqlite:///{project.db}"
     with contextlib.ExitStack() as stack:
@@ -275,7 +280,7 @@ def test_store_read_only_or_full_between_runs(fault: str, tmp_path: Path, refere
     assert project.deal_digest() == touched and touched == before
 
 
-def _assert_store_failure(result: Any, reason: str, project: Project) -> None:
+def _assert_store_failure(result: Any, reason: str, project: FaultProject) -> None:
     assert result.returncode == 2, result.describe()
     assert "Traceback" not in result.output, result.describe()
     assert reason in result.stderr, result.describe()
@@ -289,7 +294,7 @@ def _assert_store_failure(result: Any, reason: str, project: Project) -> None:
 
 
 def test_store_on_a_full_device(tmp_path: Path) -> None:
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     before = project.deal_digest()
     for url in ("sqlite:////dev/full", "sqlite:////dev/full/state.db"):
         result = project.run(store=url)
@@ -300,7 +305,7 @@ def test_store_on_a_full_device(tmp_path: Path) -> None:
 
 
 def test_store_is_a_folder_or_not_a_database(tmp_path: Path) -> None:
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     (tmp_path / "folder.db").mkdir()
     (tmp_path / "junk.db").write_bytes(b"this is not a database" * 100)
     for name in ("folder.db", "junk.db"):
@@ -311,7 +316,7 @@ def test_store_is_a_folder_or_not_a_database(tmp_path: Path) -> None:
 
 
 def test_store_password_is_masked_in_messages(tmp_path: Path) -> None:
-    project = Project(tmp_path / "p")
+    project = FaultProject(tmp_path / "p")
     result = project.run(store=f"postgresql://flowctl:hunter2@127.0.0.1:{closed_port()}/sales")
     assert result.returncode == 2, result.describe()
     assert "hunter2" not in result.output, result.describe()
@@ -324,7 +329,7 @@ def test_store_password_is_masked_in_messages(tmp_path: Path) -> None:
 def test_sigkill_while_delivering_to_a_slow_webhook_loses_nothing(tmp_path: Path, reference: dict) -> None:
     """Killed while it waits on a slow receiver: every message is still in the outbox, and
     the next run delivers each one that was not delivered, once."""
-    project = Project(tmp_path / "p", deals=6)
+    project = FaultProject(tmp_path / "p", deals=6)
     before = project.deal_digest()
     with webhook_server(delay=2.0) as slow, smtp_server() as smtp:
         project.point(smtp.port, slow.url, hook_timeout=10)
