@@ -48,6 +48,7 @@ class WrongType:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _fail
     __lt__ = __le__ = __gt__ = __ge__ = __eq__ = __ne__ = __int__ = __float__ = __len__ = __iter__ = __bool__ = _fail
     __getitem__ = __contains__ = __call__ = __mod__ = __rmod__ = __pow__ = __rpow__ = _fail
+    __neg__ = __pos__ = __abs__ = __floordiv__ = __rfloordiv__ = __round__ = _fail
     __hash__ = object.__hash__
 
     def __getattr__(self, attribute: str) -> Any:
