@@ -75,9 +75,10 @@ class Project:
         for deal in deals:
             (self.deals / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
 
-    def deal(self, deal_id: str, body: str = "", name: str | None = None) -> Path:
+    def deal(self, deal_id: str, body: str = "", name: str | None = None, owner: str = "bob@example.com") -> Path:
+        """deals/<name, else id.yaml>: id, owner, amount 1000, created 2026-01-01, then `body` (dedented)."""
         path = self.deals / (name or f"{deal_id}.yaml")
-        path.write_text(f"id: {deal_id}\nowner: bob@example.com\namount: 1000\ncreated: 2026-01-01\n"
+        path.write_text(f"id: {deal_id}\nowner: {owner}\namount: 1000\ncreated: 2026-01-01\n"
                         + textwrap.dedent(body))
         return path
 

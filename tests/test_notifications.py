@@ -20,6 +20,7 @@ from typing import Iterator
 import pytest
 
 import servers
+from conftest import Project
 from servers import closed_port, silent_server, smtp_server, webhook_server
 
 SECRET = "s3cret-signing-key"
@@ -61,15 +62,13 @@ Owner of the deal: {{ deal.owner }}
 """
 
 
-class NotifyProject:
-    """A workflow with smtp and webhook channels, its templates/ and deals/, a store."""
+class NotifyProject(Project):
+    """conftest's Project on a workflow with smtp and webhook channels (at closed ports until
+    `point`), its templates/ and a store."""
 
     def __init__(self, root: Path, rules: str = RULES):
-        self.root = root
         self.rules = rules
-        self.workflow = root / "workflow.yaml"
-        self.deals = root / "deals"
-        self.deals.mkdir()
+        super().__init__(root, "")
         (root / "templates").mkdir()
         (root / "templates" / "overdue.txt.j2").write_text(OVERDUE_TEMPLATE)
         self.db = root / "state.db"
@@ -82,12 +81,11 @@ class NotifyProject:
         self.workflow.write_text(WORKFLOW.replace("SMTP_PORT", str(self.smtp_port))
                                  .replace("HOOK_URL", self.hook_url).replace("RULES", self.rules))
 
-    def deal(self, deal_id: str, body: str = "", owner: str = "bob@example.com", name: str | None = None) -> Path:
-        path = self.deals / f"{deal_id}.yaml"
+    def deal(self, deal_id: str, body: str = "", owner: str = "bob@example.com",  # type: ignore[override]
+             name: str | None = None) -> Path:
+        """`name` is the deal's name (its file is always <id>.yaml)."""
         name_line = f"name: {json.dumps(name)}\n" if name else ""
-        path.write_text(f"id: {deal_id}\n{name_line}owner: {owner}\namount: 1000\ncreated: 2026-01-01\n"
-                        + textwrap.dedent(body))
-        return path
+        return super().deal(deal_id, name_line + textwrap.dedent(body), owner=owner)
 
     def run(self, cli, *args: str, now: str = NOW, fmt: str = "json"):
         result = cli("run", self.deals, "-w", self.workflow, "--store", f"sqlite:///{self.db}", "--now", now,
