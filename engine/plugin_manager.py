@@ -74,7 +74,8 @@ class Plugins:
         self.pm = pluggy.PluginManager("flowctl")
         self.pm.add_hookspecs(hookspecs)
         self.problems: list[PluginProblem] = []  # load problems, reported as warnings
-        self.failures: list[PluginFailure] = []  # hook calls that raised
+        self.failures: list[PluginFailure] = []  # hook calls that raised (in this process: see _failures)
+        self._failures_pid = os.getpid()
         self.versions: dict[str, str] = {}
         for name in os.environ.get("FLOWCTL_DISABLE_PLUGINS", "").split(","):
             if name.strip():
@@ -157,7 +158,7 @@ class Plugins:
                 result = impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as exc:
                 self._trace(hook_name, impl.plugin_name, "raised", format_exception(exc))
-                self.failures.append(PluginFailure(impl.plugin_name, hook_name, exc))
+                self._failures().append(PluginFailure(impl.plugin_name, hook_name, exc))
                 continue
             self._trace(hook_name, impl.plugin_name, "->", _brief(result))
             if result is not None:
@@ -198,8 +199,15 @@ class Plugins:
         too, so that it exits 1 even where the caller carries on without a store."""
         self._trace(hook_name, plugin, "raised", format_exception(error))
         failure = PluginFailure(plugin, hook_name, error)
-        self.failures.append(failure)
+        self._failures().append(failure)
         return failure
+
+    def _failures(self) -> list[PluginFailure]:
+        """This process's failures: a `run --jobs` worker is forked with the parent's not yet
+        reported, which the parent reports itself (else each would be reported once per worker)."""
+        if self._failures_pid != os.getpid():
+            self.failures, self._failures_pid = [], os.getpid()
+        return self.failures
 
     # Registration hooks: called once per command, their answers kept.
 
@@ -279,10 +287,10 @@ class Plugins:
 
     def peek_failures(self) -> list[PluginFailure]:
         """The failures met so far, left for take_failures (which decides the exit code)."""
-        return list(self.failures)
+        return list(self._failures())
 
     def take_failures(self) -> list[PluginFailure]:
-        failures, self.failures = self.failures, []
+        failures, self.failures = self._failures(), []
         return failures
 
 

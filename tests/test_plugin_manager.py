@@ -113,3 +113,14 @@ def test_a_failure_crosses_from_a_worker_process_intact():
     failure = PluginFailure("p", "flowctl_open_store", KeyError("boom"))
     again = pickle.loads(pickle.dumps(failure))
     assert (again.plugin, again.hook, str(again)) == ("p", "flowctl_open_store", str(failure))
+
+
+def test_with_jobs_each_failure_is_reported_once(cli, failing_project):
+    # Workers are forked after the registration hooks failed in the parent: they must not
+    # report the parent's failures again, once each.
+    for i in range(2, 9):
+        failing_project.deal(f"D{i}")
+    result = cli("--plugin", PLUGIN, "run", *_arguments("run", failing_project, "json"), "--jobs", "3")
+    assert result.exit_code == 1, result.output
+    messages = [d["message"] for d in json.loads(result.stdout)["diagnostics"] if d["file"] == PLUGIN]
+    assert messages and len(messages) == len(set(messages)), messages
