@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from conftest import Project
 from flowctl.compiled import CompiledWorkflow
 from flowctl.diagnostics import FlowctlError
 from flowctl.evaluate import evaluate
@@ -155,21 +156,19 @@ BASE_WORKFLOW = textwrap.dedent("""\
 def write_project(root: Path, when: str = "deal.roi >= 1.2", done_when: str = "deal.roi > 100",
                   subject: str = "{{ deal.id }} entered {{ stage_name }}", extra: str = "",
                   deal: str | None = None) -> Path:
-    (root / "deals").mkdir(parents=True, exist_ok=True)
     text = (BASE_WORKFLOW.replace('"WHEN"', json.dumps(when)).replace('"DONE_WHEN"', json.dumps(done_when))
             .replace('"SUBJECT"', json.dumps(subject))) + extra
-    (root / "workflow.yaml").write_text(text)
-    (root / "deals" / "SBX-1.yaml").write_text(deal or textwrap.dedent("""\
-        id: SBX-1
-        name: Sandbox
-        owner: bob@example.com
-        amount: 1000
-        created: 2026-01-01
-        roi: 1.5
-        tags: [a]
-        jobs:
-          verify: 2026-01-02
-        """))
+    project = Project(root, text)
+    if deal is not None:
+        (project.deals / "SBX-1.yaml").write_text(deal)
+    else:
+        project.deal("SBX-1", """\
+            name: Sandbox
+            roi: 1.5
+            tags: [a]
+            jobs:
+              verify: 2026-01-02
+            """)
     return root
 
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from flowctl.testing import invoke_cli as invoke
+from conftest import Project
 from flowctl import sandbox_budget
 from flowctl.diagnostics import FlowctlError
 from flowctl.expressions import ENV, ExpressionBatch
 from flowctl.templating import Templates
+from flowctl.testing import invoke_cli as invoke
 
 BUDGET = "0.2"  # seconds: every case below needs minutes without a budget
 HANG_GUARD = 60.0
@@ -210,12 +211,11 @@ WORKFLOW = textwrap.dedent("""\
 
 
 def _project(root: Path, when: str = "true", done_when: str = "false", where: str = "true") -> Path:
-    (root / "deals").mkdir(parents=True)
-    (root / "workflow.yaml").write_text(WORKFLOW.replace('"WHEN"', json.dumps(when))
-                                        .replace('"DONE_WHEN"', json.dumps(done_when)).replace('"WHERE"', json.dumps(where)))
+    project = Project(root, WORKFLOW.replace('"WHEN"', json.dumps(when)).replace('"DONE_WHEN"', json.dumps(done_when))
+                      .replace('"WHERE"', json.dumps(where)))
     numbers = ", ".join(str(i) for i in range(30_000))
     for i in (1, 2):
-        (root / "deals" / f"B-{i}.yaml").write_text(f"id: B-{i}\nname: Budget\ncreated: 2026-01-01\nnumbers: [{numbers}]\n")
+        project.deal(f"B-{i}", f"name: Budget\nnumbers: [{numbers}]\n")
     return root
 
 
