@@ -5,7 +5,10 @@ and fsynced, and is renamed over the target; the folder is fsynced so the rename
 Any failure (a missing folder, /proc, a full disk) removes the temporary file and raises
 OSError: no partial file is ever left under the target's name. A process killed midway
 leaves only a `.tmp` file, which `remove_stale_temps` (called before each write) removes
-once it is older than STALE_SECONDS.
+once it is older than STALE_SECONDS. A writer of many files into one folder (`import`)
+writes with `batch=True`: it removes the stale files once for all its names and fsyncs
+the folder once at the end (a scan per file would make its work quadratic in the
+folder's size, a folder fsync per file made an 8,800-row import five times slower).
 """
 from __future__ import annotations
 
@@ -14,20 +17,24 @@ import os
 import stat
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Iterable
 
 STALE_SECONDS = 600  # a write takes milliseconds: a temporary file this old was left by a killed process
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None = None,
-                 owner: tuple[int, int] | None = None, before_rename: Callable[[], None] | None = None) -> int:
+                 owner: tuple[int, int] | None = None, before_rename: Callable[[], None] | None = None,
+                 batch: bool = False) -> int:
     """Write `data` to `path` atomically; its size in bytes. `before_rename` runs after the
-    data is durable and may raise to abandon the write (the target is then untouched)."""
+    data is durable and may raise to abandon the write (the target is then untouched).
+    `batch=True`: one of many files written into one folder, whose writer calls
+    `remove_stale_temps` for all their names before and `sync_folder` after."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     target = os.fspath(path)
     directory, name = os.path.split(target)
     directory = directory or "."
-    remove_stale_temps(directory, name)
+    if not batch:
+        remove_stale_temps(directory, name)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -50,17 +57,19 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int | None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(directory)
+    if not batch:
+        sync_folder(directory)
     return len(raw)
 
 
-def remove_stale_temps(directory: str, name: str, now: float | None = None) -> list[str]:
-    """Remove the temporary files of `name` that a killed writer left behind."""
+def remove_stale_temps(directory: str, names: str | Iterable[str], now: float | None = None) -> list[str]:
+    """Remove the temporary files of `names` (one file name, or several) that a killed
+    writer left behind; the folder is scanned once."""
     removed: list[str] = []
     now = time.time() if now is None else now
-    prefix = f".{name}."
+    wanted = {names} if isinstance(names, str) else set(names)
     try:
-        entries = [e for e in os.scandir(directory) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+        entries = [e for e in os.scandir(directory) if _temp_of(e.name) in wanted]
     except OSError:
         return removed
     for entry in entries:
@@ -71,7 +80,17 @@ def remove_stale_temps(directory: str, name: str, now: float | None = None) -> l
     return removed
 
 
-def _fsync_folder(directory: str) -> None:
+def _temp_of(entry: str) -> str | None:
+    """The file name whose temporary file `entry` is (`.<name>.<random>.tmp`), else None;
+    mkstemp's random part has no dot."""
+    if not (entry.startswith(".") and entry.endswith(".tmp")):
+        return None
+    name, dot, _ = entry[1:-len(".tmp")].rpartition(".")
+    return name if dot else None
+
+
+def sync_folder(directory: str) -> None:
+    """Make the renames into `directory` last (fsync the folder)."""
     with contextlib.suppress(OSError):  # best effort: not every file system lets a folder be opened
         dfd = os.open(directory, os.O_RDONLY)
         try:

@@ -11,6 +11,7 @@ import dataclasses
 import os
 from typing import Any, Callable, Iterator
 
+from .atomic import remove_stale_temps, sync_folder, write_atomic
 from .diagnostics import Diagnostic, FlowctlError, did_you_mean
 from .import_map import ImportMap, load_lookups
 from .import_rows import dump, file_name, read_header, read_rows, row_to_deal
@@ -71,7 +72,8 @@ def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False,
     result = ImportResult()
     source = os.path.basename(csv_path)
     written: list[str] = []
-    tmp = target = None
+    target = None
+    remove_stale_temps(out_dir, seen)  # once for all the files: see write_atomic's `batch`
     try:
         with (progress(read_rows(csv_path), len(seen)) if progress else contextlib.nullcontext(read_rows(csv_path))) as rows:
             for line, row, _ in rows:
@@ -82,22 +84,17 @@ def import_csv(csv_path: str, m: ImportMap, out_dir: str, force: bool = False,
                     result.diagnostics.append(Diagnostic(csv_path, f"row skipped: {exc}", line=line, column=1))
                     continue
                 target = os.path.join(out_dir, file_name(deal["id"]))
-                tmp = target + ".tmp"
-                with open(tmp, "w", encoding="utf-8") as fh:
-                    fh.write(dump(deal, source, line))
-                os.replace(tmp, target)
-                tmp = None
+                write_atomic(target, dump(deal, source, line), batch=True)
                 written.append(target)
                 result.written += 1
     except (FlowctlError, OSError) as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
         problems = (exc.diagnostics if isinstance(exc, FlowctlError)
                     else [Diagnostic(target or out_dir, f"cannot write: {exc.strerror or exc}")])
         done = (f"{len(written)} deal file(s) were written before it stopped: {_span(written)}; "
                 "fix the problem and import again with --force") if written else "no deal file was written"
         raise FlowctlError([*problems, Diagnostic(out_dir, f"the import stopped part way: {done}")]) from None
+    finally:
+        sync_folder(out_dir)  # the renames of every file written, made to last at once
     return result
 
 

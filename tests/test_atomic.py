@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine import atomic
 from engine.atomic import STALE_SECONDS, remove_stale_temps, write_atomic
 from engine.dealedit import DealEditError, record_job_done
 
@@ -60,6 +61,29 @@ def test_temporary_files_a_killed_writer_left_are_removed_by_the_next_write(tmp_
     write_atomic(target, "id: D1\n")
     assert not old.exists() and fresh.exists() and target.read_text() == "id: D1\n"
     assert remove_stale_temps(str(tmp_path), "D1.yaml", now=time.time() + STALE_SECONDS + 5) == [str(fresh)]
+
+
+def test_stale_temporary_files_of_several_names_are_removed_in_one_pass(tmp_path):
+    names = ["a.yaml", "b.c.yaml", ".hidden.yaml"]
+    temps = [tmp_path / f".{n}.x1_y2z3.tmp" for n in names]
+    kept = [tmp_path / ".other.yaml.x1_y2z3.tmp", tmp_path / ".a.yaml.tmp", tmp_path / "a.yaml.x1.tmp"]
+    for path in temps + kept:
+        path.write_text("half")
+        os.utime(path, (1, 1))
+    assert sorted(remove_stale_temps(str(tmp_path), names)) == sorted(map(str, temps))
+    assert all(p.exists() for p in kept)
+
+
+def test_a_batch_write_neither_scans_nor_syncs_the_folder(tmp_path, monkeypatch):
+    old = tmp_path / ".D1.yaml.abc123.tmp"
+    old.write_text("half")
+    os.utime(old, (1, 1))
+    synced: list[str] = []
+    monkeypatch.setattr(atomic, "sync_folder", synced.append)
+    write_atomic(tmp_path / "D1.yaml", "id: D1\n", batch=True)  # the caller cleans and syncs once for all
+    assert old.exists() and (tmp_path / "D1.yaml").read_text() == "id: D1\n" and synced == []
+    write_atomic(tmp_path / "D1.yaml", "id: D1\n")
+    assert not old.exists() and synced == [str(tmp_path)]
 
 
 def test_new_files_get_the_usual_mode(tmp_path):

@@ -404,6 +404,40 @@ def test_force_overwrites(tmp_path):
     assert run("import", str(c), "--map", str(m), "-o", str(out), "--force")[0] == 0
 
 
+@pytest.mark.parametrize("fails_at", [1, 3])
+def test_a_write_that_fails_part_way_leaves_no_temporary_file_and_names_what_was_written(tmp_path, monkeypatch,
+                                                                                          fails_at):
+    m, c = small(tmp_path)
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd: int) -> None:  # the disk fills up at the fails_at-th deal file
+        calls.append(fd)
+        if len(calls) == fails_at:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr("flowctl.atomic.os.fsync", fsync)
+    code, _, err = run("import", str(c), "--map", str(m), "-o", str(tmp_path / "o"))
+    assert code == 2 and "No space left on device" in err and "Traceback" not in err, err
+    written = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert written == [f"A{i}.yaml" for i in range(1, fails_at)]  # whole files only, no .tmp
+    assert ("no deal file was written" in err) == (fails_at == 1)
+    assert all(name in err for name in written), err
+
+
+def test_temporary_files_a_killed_import_left_are_removed_by_the_next(tmp_path):
+    m, c = small(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    stale, fresh, other = out / ".A1.yaml.k1ll3d_1.tmp", out / ".A2.yaml.wr1t1ng.tmp", out / ".notes.txt.abc.tmp"
+    for path in (stale, fresh, other):
+        path.write_text("half")
+    os.utime(stale, (1, 1))
+    os.utime(other, (1, 1))  # not a file this import writes: not its to remove
+    assert run("import", str(c), "--map", str(m), "-o", str(out))[0] == 0
+    assert not stale.exists() and fresh.exists() and other.exists()
+
+
 def test_missing_csv(tmp_path):
     m, _ = small(tmp_path)
     code, _, err = run("import", str(tmp_path / "nope.csv"), "--map", str(m), "-o", str(tmp_path / "o"))
