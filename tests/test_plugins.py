@@ -9,6 +9,7 @@ importlib.metadata, put on PYTHONPATH of a `flowctl` subprocess.
 """
 from __future__ import annotations
 
+import datetime as dt
 import importlib.metadata
 import importlib.util
 import json
@@ -28,6 +29,7 @@ import flowctl
 from flowctl import hookspecs
 from flowctl.plugin_manager import DEFAULT_PLUGINS
 
+from conftest import Project
 from servers import webhook_server
 
 TESTS = Path(__file__).resolve().parent
@@ -530,12 +532,10 @@ notifications:
 
 
 def chat_project(root: Path, url: str) -> Path:
-    (root / "deals").mkdir()
-    (root / "deals" / "acme.yaml").write_text(
-        'id: ACME-1\nname: "Fleet {{ 7*7 }}"\nowner: alice@example.com\namount: 5000\ncreated: 2026-01-01\n')
-    workflow = root / "workflow.yaml"
-    workflow.write_text(CHAT_WORKFLOW.replace("URL", url))
-    return workflow
+    project = Project(root, CHAT_WORKFLOW.replace("URL", url))
+    project.data({"id": "ACME-1", "name": "Fleet {{ 7*7 }}", "owner": "alice@example.com", "amount": 5000,
+                  "created": dt.date(2026, 1, 1)})
+    return project.workflow
 
 
 def test_the_installed_chat_plugin_is_listed_with_its_version_and_hooks(chat_plugin):

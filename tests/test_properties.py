@@ -21,6 +21,7 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import Project
 from flowctl import dealedit
 from flowctl.compiled import CompiledWorkflow
 from flowctl.evaluate import evaluate
@@ -194,11 +195,9 @@ def cli(*args: Any, cwd: Path) -> Any:
 def test_a_second_run_with_no_change_does_nothing(tmp_path_factory, batch: list[dict], now: dt.date,
                                                   touch: bool) -> None:
     root = tmp_path_factory.mktemp("noop")
-    (root / "workflow.yaml").write_text(WORKFLOW)
-    (root / "deals").mkdir()
-    for deal in batch:
-        (root / "deals" / f"{deal['id']}.yaml").write_text(yaml.safe_dump(deal, sort_keys=False))
-    args = ("run", "-w", root / "workflow.yaml", root / "deals", "--now", now.isoformat(),
+    project = Project(root, WORKFLOW)
+    project.data(*batch)
+    args = ("run", "-w", project.workflow, project.deals, "--now", now.isoformat(),
             "--store", f"sqlite:///{root / 's.db'}", "--format", "json")
     first = cli(*args, cwd=root)
     assert first.exit_code in (0, 1), first.output
