@@ -57,6 +57,7 @@ class ImportMap:
     crm: dict = dataclasses.field(default_factory=dict)  # a CRM's conventions (importcrm.py)
     stage_ids: list[str] | None = None  # the workflow's, when one was given
     optional: set[str] = dataclasses.field(default_factory=set)  # a preset's columns an export may lack
+    warnings: list[Diagnostic] = dataclasses.field(default_factory=list)  # YAML 1.1 forms in the map's files
 
     def needed_columns(self) -> list[tuple[str, tuple]]:
         """(CSV column, map path naming it) for every column the map uses."""
@@ -74,14 +75,15 @@ def _err(file: str, message: str, path: tuple = ()) -> Diagnostic:
 
 def load_map(path: str, workflow: Any = None) -> ImportMap:
     """Read and check an import map; FlowctlError (positioned in the map) if it is bad."""
-    text, doc, optional = read_map_doc(path)
+    notes: list[Diagnostic] = []
+    text, doc, optional = read_map_doc(path, notes=notes)
     if path.startswith("builtin:"):
         path = str(Path(__file__).parent / "import_presets" / f"{path[len('builtin:'):]}.yaml")
     problems: list[Diagnostic] = []
     try:
         result = _check_map(doc, path, workflow, problems)
         if result is not None:
-            result.optional = optional
+            result.optional, result.warnings = optional, notes
     finally:
         locate_all(problems, {path: text})
     if problems:

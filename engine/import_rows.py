@@ -60,6 +60,8 @@ def convert(value: str, kind: str) -> Any:
         text = value.replace(",", "") if kind == "number" else value
         too_large = f"{shown(value)} is too large (at most {MAX_NUMBER:.0e})"
         try:
+            if "_" in text:  # Python reads 1_000 as 1000, as YAML 1.1 does; an export means no number
+                raise ValueError(text)
             number = float(text) if kind == "number" else int(text)
         except ValueError:
             if text.strip().lstrip("+-").isdigit():  # an integer past Python's 4300 digits

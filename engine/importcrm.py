@@ -24,9 +24,10 @@ def preset_path(name: str) -> Path | None:
     return PRESET_DIR / f"{name}.yaml" if name in PRESETS else None
 
 
-def read_map_doc(path: str, depth: int = 0) -> tuple[str, Any, set[str]]:
+def read_map_doc(path: str, depth: int = 0, notes: list[Diagnostic] | None = None) -> tuple[str, Any, set[str]]:
     """(text, document with `extends:` resolved, columns from a built-in preset). The
-    preset's columns are optional: an export without one of them just lacks that field."""
+    preset's columns are optional: an export without one of them just lacks that field.
+    Warnings about values whose meaning depends on YAML 1.1 go to `notes`, as a deal's do."""
     builtin = path.startswith("builtin:")
     if builtin:
         found = preset_path(path[len("builtin:"):])
@@ -35,7 +36,7 @@ def read_map_doc(path: str, depth: int = 0) -> tuple[str, Any, set[str]]:
                                                 f"{', '.join('builtin:' + p for p in PRESETS)})"))
         path = str(found)
     text = read_text(path)
-    doc = parse(text, path)
+    doc = parse(text, path, notes)
     if not isinstance(doc, dict):
         return text, doc, set()
     own = set((doc.get("columns") or {}).values()) if isinstance(doc.get("columns"), dict) else set()
@@ -47,7 +48,7 @@ def read_map_doc(path: str, depth: int = 0) -> tuple[str, Any, set[str]]:
                                                 "builtin:pipedrive or a map file (at most 5 deep)", ("extends",)))
         if not parent.startswith("builtin:"):
             parent = str(Path(path).parent / parent)
-        _, base, inherited = read_map_doc(parent, depth + 1)
+        _, base, inherited = read_map_doc(parent, depth + 1, notes)
         if isinstance(base, dict):
             doc = merge(base, {k: v for k, v in doc.items() if k != "extends"})
             optional |= inherited - own

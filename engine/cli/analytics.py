@@ -300,11 +300,12 @@ def import_(ctx: Context, csv_file: str, map_path: str, out_dir: str, workflow_p
         workflow = load_workflow_or_fail(ctx, resolve_workflow_path(workflow_path))
     mapping = load_map(map_path, workflow)
     result = import_csv(csv_file, mapping, out_dir, force, lambda rows, n: progress(rows, n, "rows"))
+    diagnostics = mapping.warnings + result.diagnostics
     if fmt == "json":
         echo_result({"imported": result.written, "skipped": result.skipped, "out": out_dir,
-                   "diagnostics": [d.to_json() for d in result.diagnostics]})
+                     "diagnostics": [d.to_json() for d in diagnostics]})
     else:
-        for d in result.diagnostics:
+        for d in diagnostics:
             click.echo(d.format(), err=True)
         click.echo(f"imported {result.written} deal(s) into {out_dir}" + (f"; {result.skipped} row(s) skipped" if result.skipped else ""))
     sys.exit(EXIT_ERRORS if result.skipped else EXIT_OK)
