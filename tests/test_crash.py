@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Project
+from store_state import store_state
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from synthetic import WORKFLOW, write_deals  # noqa: E402
@@ -37,22 +38,6 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def state(store: Path) -> dict:
-    """What a run leaves behind, without what differs by design (run ids, journal, snapshots)."""
-    con = sqlite3.connect(store)
-    try:
-        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
-        return {
-            "deals": sorted(con.execute("select deal_id, stage, outcome, entered_at, first_seen, event_keys from deals")),
-            "events": sorted(r[0] for r in con.execute("select key from events")),
-            "transitions": sorted(con.execute("select deal_id, from_stage, to_stage, at from transitions")),
-            "outbox": sorted(r[0] for r in con.execute("select key from outbox")),
-            "files": sorted(con.execute("select path, size, ok from files")),
-        }
-    finally:
-        con.close()
-
-
 @pytest.fixture(scope="module")
 def deals_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("crash")
@@ -68,7 +53,7 @@ def test_sigkill_at_random_moments_loses_nothing(deals_root, tmp_path):
     proc = run(deals_root, reference)
     assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()[-2000:]
     duration = time.perf_counter() - started
-    expected = state(reference)
+    expected = store_state(reference)
     assert len(expected["deals"]) == N_DEALS
 
     crashed = tmp_path / "crashed.db"
@@ -101,7 +86,7 @@ def test_sigkill_at_random_moments_loses_nothing(deals_root, tmp_path):
     proc = run(deals_root, crashed)
     assert proc.wait(timeout=600) == 0, proc.stderr.read().decode()[-2000:]
     proc.stderr.close()
-    assert state(crashed) == expected
+    assert store_state(crashed) == expected
     assert digest(deals_root / "deals") == before
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import pytest
 
 from conftest import Project
+from store_state import store_state
 from servers import closed_port, silent_server, smtp_server, webhook_server
 from test_bad_inputs import real_process as flowctl  # faults are injected into a real process
 
@@ -85,22 +86,6 @@ class FaultProject(Project):
         for p in sorted(self.deals.rglob("*")):
             h.update(p.name.encode() + (p.read_bytes() if p.is_file() else b"/"))
         return h.hexdigest()
-
-
-def store_state(db: Path) -> dict:
-    """What a run leaves behind, without what differs by design (ids, times, attempts)."""
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
-        return {
-            "deals": sorted(con.execute("select deal_id, stage, outcome, entered_at, first_seen, event_keys from deals")),
-            "events": sorted(r[0] for r in con.execute("select key from events")),
-            "transitions": sorted(con.execute("select deal_id, from_stage, to_stage, at from transitions")),
-            "outbox": sorted(con.execute("select key, channel, recipient, status from outbox")),
-            "files": sorted(con.execute("select path, size, ok from files")),
-        }
-    finally:
-        con.close()
 
 
 def outbox(db: Path) -> list[tuple]:
