@@ -166,6 +166,7 @@ def flowctl_run_finished(summary: dict[str, Any], events: list[Event]) -> None:
     :param summary: the run summary, as in ``run --format json`` (``summary["events"]``
         counts every event by kind).
     :param events: the events raised by this run (``flowctl.store.Event``): all of them
-        with ``--format json``, else the first 1,000 (memory must not grow with the
-        number of deals). Every event is also in the store (``Store.events(run_id)``).
+        with ``--format json``, else the first 1,000 of each process that recorded
+        deals (``--jobs N``: up to N × 1,000), so memory does not grow with the
+        number of deals. Every event is also in the store (``Store.events(run_id)``).
     """
