@@ -16,6 +16,7 @@ def _message(recipient: str | None = "bob@example.com", body: str = "Hello") -> 
     (_message(), "[ops] to bob@example.com: Deal D1 won\nHello\n"),
     (_message(recipient=None), "[ops]: Deal D1 won\nHello\n"),
     (_message(body=""), "[ops] to bob@example.com: Deal D1 won\n"),
+    (_message(recipient=None, body=""), "[ops]: Deal D1 won\n"),
     (_message(body="two\nlines"), "[ops] to bob@example.com: Deal D1 won\ntwo\nlines\n"),
 ])
 def test_send_prints_to_standard_error(capsys, message, err):

@@ -1,28 +1,21 @@
 """Delivering the outbox (engine/delivery.py, the webhook and SMTP sessions) against real
-loopback servers: one connection per host and run, reconnecting when a server closed an
-idle one, 429 with Retry-After honoured, rate limits, max_attempts -> dead -> --retry-dead,
-per-channel counts, no secret in the outbox's last error."""
+loopback servers: one connection per host and run, rate limits, max_attempts -> dead ->
+--retry-dead, per-channel counts, no secret in the outbox's last error. A webhook session's
+own reconnecting and 429 handling are in tests/test_webhook.py."""
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 import pytest
 
+from channel_messages import no_proxy  # noqa: F401 (autouse fixture)
 from conftest import Project
 from flowctl.delivery import rate_interval, scrub
-from flowctl.hooktypes import DeliveryError, Message
-from flowctl.plugins import webhook
+from flowctl.hooktypes import DeliveryError
 from servers import closed_port, smtp_server, webhook_server
 
 N = 12  # deals, one stage_entered message each
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def project_with(tmp_path, channels: str, rule_channel: str = "hook", deals: int = N) -> Project:
@@ -58,37 +51,6 @@ def test_a_server_without_keep_alive_gets_a_connection_per_message(cli, tmp_path
         project = project_with(tmp_path, f"  hook: {{use: webhook, url: '{server.url}', timeout: 5}}\n", deals=3)
         code, _ = run(cli, project)
     assert code == 0 and len(server.requests) == 3 and server.connections == 3
-
-
-def test_a_connection_the_server_closed_while_idle_is_reopened():
-    with webhook_server(keep_alive=True, idle_close=0.2) as server:
-        session = webhook.open_session({"use": "webhook", "url": server.url, "timeout": 5})
-        try:
-            session.send(Message("k1", "hook", None, "s", "b", {}))
-            time.sleep(0.6)  # the server hangs up the idle connection
-            session.send(Message("k2", "hook", None, "s", "b", {}))
-        finally:
-            session.close()
-    assert [r.headers["x-flowctl-key"] for r in server.requests] == ["k1", "k2"]
-    assert server.connections == 2
-
-
-def test_429_with_retry_after_is_honoured():
-    with webhook_server(keep_alive=True, throttle=2, retry_after="1") as server:
-        session = webhook.open_session({"use": "webhook", "url": server.url, "timeout": 5})
-        waits: list[float] = []
-        session.sleep = waits.append
-        try:
-            session.send(Message("k1", "hook", None, "s", "b", {}))
-        finally:
-            session.close()
-    assert waits == [1.0, 1.0] and len(server.requests) == 3
-
-
-def test_429_asking_a_long_wait_fails_the_message_for_the_next_run():
-    with webhook_server(throttle=1, retry_after="3600") as server:
-        with pytest.raises(DeliveryError, match=r"HTTP 429 .*Retry-After 3600s"):
-            webhook.send({"use": "webhook", "url": server.url, "timeout": 5}, Message("k", "hook", None, "s", "b", {}))
 
 
 def test_a_message_failing_max_attempts_times_is_dead_until_retry_dead(cli, tmp_path):
