@@ -97,7 +97,8 @@ def connection_mode(config: dict) -> tuple[str, int]:
 
 def message_id(key: str, sender: str) -> str:
     """A Message-ID that is the same every time the same outbox message is sent."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "flowctl.invalid"
+    address = parseaddr(sender)[1]
+    domain = (address.rpartition("@")[2] if "@" in address else "") or "flowctl.invalid"
     return f"<{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}.flowctl@{domain}>"
 
 

@@ -213,7 +213,8 @@ def test_smtp_missing_cafile() -> None:
 
 @pytest.mark.parametrize("sender,domain", [("sales-ops@example.com", "example.com"),
                                            ("Sales Ops <ops@sales.example.org>", "sales.example.org"),
-                                           ("", "flowctl.invalid")])
+                                           ("no-domain", "flowctl.invalid"), ("Sales Ops", "flowctl.invalid"),
+                                           ("ops@", "flowctl.invalid"), ("", "flowctl.invalid")])
 def test_message_id_is_the_keys_hash_at_the_senders_domain(sender: str, domain: str) -> None:
     first = smtp.message_id("ACME-1|won", sender)
     assert first == smtp.message_id("ACME-1|won", sender) != smtp.message_id("ACME-1|lost", sender)
