@@ -267,7 +267,7 @@ def _reason(reason: object, where: str, timeout: float) -> str:
         return f"bad URL: {reason}"
     if isinstance(reason, ValueError):  # e.g. a header name or value http.client refuses
         return f"invalid request: {reason}"
-    return f"cannot reach {where}: {reason or type(reason).__name__}"
+    return f"cannot reach {where}: {str(reason) or type(reason).__name__}"
 
 
 def _secret(config: dict, key: str) -> str | None:

@@ -309,6 +309,8 @@ def test_no_proxy_bypasses_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     (http.client.RemoteDisconnected("Remote end closed connection without response"),
      "cannot reach http://h: Remote end closed connection without response"),
     (http.client.IncompleteRead(b""), "cannot reach http://h: IncompleteRead(0 bytes read)"),
+    (http.client.HTTPException(), "cannot reach http://h: HTTPException"),  # no text: its kind
+    (http.client.ResponseNotReady(), "cannot reach http://h: ResponseNotReady"),
 ])
 def test_each_failure_has_a_one_line_reason(exc: BaseException, reason: str) -> None:
     assert webhook._reason(exc, "http://h", 1.5) == reason
