@@ -116,7 +116,9 @@ class WebhookSession:
         self.timeout = _timeout(config.get("timeout", DEFAULT_TIMEOUT))
         self.https = self.parts.scheme.lower() == "https"
         self.context = tls_context(config) if self.https else None
-        self.where = f"{self.parts.scheme}://{self.parts.hostname}" + (f":{self.parts.port}" if self.parts.port else "")
+        host = self.parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address, bracketed as in a URL
+        self.where = f"{self.parts.scheme}://{host}" + (f":{self.parts.port}" if self.parts.port else "")
         self.headers = _headers(config, self.parts)
         self.conn: http.client.HTTPConnection | None = None
         self.path = urllib.parse.urlunsplit(("", "", self.parts.path or "/", self.parts.query, ""))

@@ -216,6 +216,7 @@ def test_a_url_is_shown_without_its_credentials(url: str, shown: str) -> None:
     ("http://127.0.0.1:8080", "http://127.0.0.1:8080", "/"),
     ("HTTPS://example.com/hooks/a?x=1&y=2#frag", "https://example.com", "/hooks/a?x=1&y=2"),
     ("http://bob:pw@hooks.example.com/in", "http://hooks.example.com", "/in"),
+    ("http://[::1]:81/v6", "http://[::1]:81", "/v6"), ("http://[fe80::1]", "http://[fe80::1]", "/"),
 ])
 def test_a_session_posts_to_the_urls_path_and_names_its_host_only(url: str, where: str, path: str) -> None:
     session = webhook.open_session({"url": url, "tls_verify": False})
