@@ -24,7 +24,7 @@ _PUBLIC = {
     "SnapshotRow": "store", "mask_url": "store",
     "DealState": "evaluate", "JobState": "evaluate", "GateState": "evaluate",
     "Workflow": "model", "Stage": "model", "Job": "model", "Gate": "model",
-    "SlimState": "metrics",
+    "SlimState": "slim_state",
 }
 
 __all__ = ["__version__", *_PUBLIC]
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ loads on
     from .hookspecs import hookimpl
     from .hooktypes import (Action, ActionContext, ActionOutcome, ChannelSession, ChannelType, DeliveryError,
                             ForecastInput, ForecastMethod, Message, MetricAccumulator, MetricKind, ReportRenderer)
-    from .metrics import SlimState
+    from .slim_state import SlimState
     from .model import Gate, Job, Stage, Workflow
     from .store import (ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store,
                         StoreError, Transition, mask_url)

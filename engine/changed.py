@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 
 from .deals import DealDoc
 from .diagnostics import Diagnostic
-from .metrics import slim_from_summary
+from .slim_state import slim_from_summary
 from .pipeline import admit, read_checked
 from .run_result import RunResult
 from .run_setup import BATCH_SIZE, RunSetup
@@ -127,7 +127,7 @@ def carry_unchanged(setup: RunSetup, store: Store, run_id: int, files: list[File
             result.deals.extend(r.summary for r in records)
         if setup.watch is not None:
             for record in records:
-                setup.watch.add(slim_from_summary(record.summary, setup.now))
+                setup.watch.add(slim_from_summary(record.summary, setup.wf, setup.now))
 
 
 def _file_error(result: RunResult, diagnostic: Diagnostic) -> None:

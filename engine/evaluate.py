@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from .compiled import CompiledWorkflow
 from .durations import parse_date
+from .slim_state import SlimState
 from .model import Stage
 
 
@@ -60,33 +61,19 @@ class GateState:
                 "waived": self.waived, "values": self.values, "missing": self.missing}
 
 
-@dataclasses.dataclass
-class DealState:
-    id: str
+@dataclasses.dataclass(slots=True, kw_only=True)
+class DealState(SlimState):
+    """Where a deal stands: what aggregations keep (SlimState's fields, positional and
+    first), and what only one deal's view needs: its jobs, gates, file and claim."""
+
     file: str | None
-    stage: str
-    stage_index: int
-    outcome: str  # open | won | lost
-    entered_at: dt.date
     entered_from: str  # what dates the entry: jobs | history | created | closed_at | first_seen
-    probability: float
-    forecast_category: str
-    amount: float
-    owner: str | None
     jobs: list[JobState]
     gates: list[GateState]
-    stage_entries: dict[str, dt.date]  # every stage the deal reached, with its entry date
     waived: list[str]
     claim: dict | None
-    created: dt.date | None
-    closed_at: dt.date | None
-    expected_close: dt.date | None
     last_touched: dt.date | None
-    days_in_stage: int
-    stuck: bool
-    rotting: bool
     next_deadline: dt.date | None
-    deal: dict = dataclasses.field(repr=False, default_factory=dict)
     errors: list[str] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)  # what the workflow does not know (severity.TABLE)
 
@@ -103,11 +90,6 @@ class DealState:
     @property
     def current_gates(self) -> list[GateState]:
         return [g for g in self.gates if g.stage == self.stage and not g.waived]
-
-    @property
-    def weighted_amount(self) -> float:
-        return self.amount * self.probability if self.outcome == "open" else 0.0
-
 
 def _done_info(value: Any) -> tuple[bool, dt.date | None, str | None]:
     if value is None or value is False:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:  # annotations only: the core's modules import this one
     from .evaluate import DealState
-    from .metrics import SlimState
+    from .slim_state import SlimState
     from .model import Job, Workflow
     from .store import Store
 

@@ -1,7 +1,6 @@
 """Pipeline metrics (SPEC sections 1 and 5), used by `metrics`, `report`, `run` (alerts)
 and the forecasts alike: the machinery that runs every metric over a stream of deal
-states (built-ins and declared ones: where, group_by, target, alerts), and what is kept
-of a deal after its state is gone (SlimState).
+states (built-ins and declared ones: where, group_by, target, alerts).
 
 Each kind's definition is an accumulator registered through `flowctl_metric_kinds`
 (the built-ins are flowctl.metric_definitions'); no state is kept.
@@ -17,74 +16,12 @@ from typing import Any, Callable, Iterable
 from .expressions import ExpressionBatch
 from .hooktypes import MetricKind
 from .model import Workflow
+from .slim_state import SlimState, slim  # noqa: F401  (importable from here, as forecasts do)
 from .store import Event
 
 _TARGET = re.compile(r"^\s*(>=|<=|>|<|==|!=)\s*(-?\d+(?:\.\d+)?)\s*$")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
-
-
-# ---------------------------------------------------------------------------------
-# what is kept of a deal after its state is gone
-# ---------------------------------------------------------------------------------
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-@dataclasses.dataclass(slots=True)
-class SlimState:
-    """The part of a DealState that aggregations keep: its attributes without jobs, gates
-    and the document; `deal` holds only the deal's top-level scalar fields (or those asked for)."""
-
-    id: str
-    stage: str
-    stage_index: int
-    outcome: str
-    amount: float
-    probability: float
-    forecast_category: str
-    owner: str | None
-    created: dt.date | None
-    closed_at: dt.date | None
-    expected_close: dt.date | None
-    entered_at: dt.date
-    days_in_stage: int
-    stuck: bool
-    rotting: bool
-    stage_entries: dict[str, dt.date]
-    deal: dict
-
-    @property
-    def weighted_amount(self) -> float:
-        return self.amount * self.probability if self.outcome == "open" else 0.0
-
-
-def slim_from_summary(summary: dict, now: dt.date) -> SlimState:
-    """A SlimState of a deal as the store last summarised it (its file unchanged since)."""
-    def day(key: str) -> dt.date | None:
-        return dt.date.fromisoformat(summary[key]) if summary.get(key) else None
-
-    entered = day("entered_at") or now
-    return SlimState(summary["id"], summary["stage"], -1, summary["outcome"], summary.get("amount") or 0.0,
-                     summary.get("probability") or 0.0, summary.get("forecast_category") or "", summary.get("owner"),
-                     day("created"), day("closed_at"), day("expected_close"), entered, (now - entered).days,
-                     bool(summary.get("stuck")), bool(summary.get("rotting")),
-                     {k: dt.date.fromisoformat(v) for k, v in (summary.get("stage_entries") or {}).items()},
-                     dict(summary.get("fields") or {}))
-
-
-def slim(state: Any, fields: Iterable[str] | None = None) -> SlimState:
-    """A SlimState of a DealState; `fields` limits which deal fields are kept."""
-    if isinstance(state, SlimState):
-        return state
-    deal = state.deal
-    if fields is None:
-        kept = {k: v for k, v in deal.items() if isinstance(v, _SCALARS)}
-    else:
-        kept = {k: deal[k] for k in fields if k in deal}
-    return SlimState(state.id, state.stage, state.stage_index, state.outcome, state.amount, state.probability,
-                     state.forecast_category, state.owner, state.created, state.closed_at, state.expected_close,
-                     state.entered_at, state.days_in_stage, state.stuck, state.rotting, dict(state.stage_entries), kept)
 
 
 # ---------------------------------------------------------------------------------

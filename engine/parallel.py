@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from .deals import find_files
 from .diagnostics import Diagnostic
-from .metrics import slim_from_summary
+from .slim_state import slim_from_summary
 from .run_result import RunResult
 from .run_setup import RunSetup
 from .store import Store
@@ -52,4 +52,4 @@ def record_in_parallel(record: Record, setup: RunSetup, store: Store, run_id: in
         ids = sorted(result.seen)
         for i in range(0, len(ids), 1000):
             for stored in store.deals(ids[i:i + 1000]).values():
-                setup.watch.add(slim_from_summary(stored.summary, setup.now))
+                setup.watch.add(slim_from_summary(stored.summary, setup.wf, setup.now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .evaluate import DealState
+from .slim_state import scalar_fields
 
 
 def _iso(value: Any) -> Any:
@@ -44,13 +45,8 @@ def state_summary(state: DealState, errors: list[str] | None = None) -> dict:
         "waived": state.waived,
         "claim": state.claim,
         "next_deadline": _iso(state.next_deadline),
-        # The deal's own top-level values (owner, product, region, …): what metrics may
-        # filter or group by when the deal's file is not read again.
-        "fields": {k: v for k, v in deal.items() if v.__class__ in _SCALARS and k.__class__ is str},
+        "fields": scalar_fields(deal),
     }
-
-
-_SCALARS = frozenset((str, int, float, bool, type(None)))  # what a parsed deal's values are, exactly
 
 
 def error_summary(deal_id: str | None, file: str, errors: list[str], warnings: list[str] | None = None) -> dict:
