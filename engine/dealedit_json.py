@@ -144,8 +144,9 @@ def _json_add_member(text: str, obj: _JNode, key: str, value: Any, step: str, nl
 def _edit_json(text: str, deal_id: str, section: str, key: str, value: Any, source: str) -> tuple[str, tuple]:
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DealEditError(f"{source}:{exc.lineno}:{exc.colno}: {exc.msg}") from None
+    except json.JSONDecodeError as exc:  # its lineno counts LFs alone: wrong in a CR-only file
+        line, col = _line_col(text, exc.pos)
+        raise DealEditError(f"{source}:{line}:{col}: {exc.msg}") from None
     except RecursionError:
         raise DealEditError(f"{source}: the document nests too deeply") from None
     try:

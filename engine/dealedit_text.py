@@ -57,9 +57,10 @@ def _break_at(text: str, pos: int, default: str) -> str:
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:
-    """1-based line and column of offset ``pos``."""
-    line = text.count("\n", 0, pos) + 1
-    start = text.rfind("\n", 0, pos) + 1
+    """1-based line and column of offset ``pos``; CRLF, CR and LF each end a line, as in
+    the YAML parser's marks and in editors (a CR-only file is not one long line)."""
+    line = text.count("\n", 0, pos) + text.count("\r", 0, pos) - text.count("\r\n", 0, pos) + 1
+    start = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
     return line, pos - start + 1
 
 

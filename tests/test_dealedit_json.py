@@ -182,6 +182,14 @@ def test_a_syntax_error_says_its_line_and_column():
     assert str(info.value).startswith("d.json:3:1: ")  # then json's words, which vary by Python version
 
 
+@pytest.mark.parametrize("nl", ["\n", "\r\n", "\r"])
+def test_positions_count_every_kind_of_line_break(nl):
+    with pytest.raises(DealEditError, match=r"^d\.json:3:11: `jobs` of deal A must be an object"):
+        dealedit_json._edit_json(nl.join(["{", '  "id": "A",', '  "jobs": [1]', "}"]), "A", "jobs", "x", 1, "d.json")
+    with pytest.raises(DealEditError, match=r"^d\.json:3:1: "):
+        dealedit_json._edit_json(nl.join(["{", '  "id": "A",', "}"]), "A", "jobs", "x", 1, "d.json")
+
+
 @pytest.mark.parametrize("existing", ["null", "false"])
 def test_a_listed_job_not_yet_done_gets_the_value(existing):
     text = '{"id": "A", "jobs": {"x": ' + existing + "}}"

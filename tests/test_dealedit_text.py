@@ -59,6 +59,9 @@ def test_break_at(text, pos, expected):
     ("ab\ncd", 4, (2, 2)),
     ("a\n\n\nb", 4, (4, 1)),
     ("ab\r\ncd", 5, (2, 2)),
+    ("ab\rcd", 4, (2, 2)),  # a CR alone ends a line too
+    ("a\r\rb", 3, (3, 1)),
+    ("a\r\n\rb\nc", 6, (4, 1)),  # mixed: CRLF counts once
 ])
 def test_line_col_is_one_based(text, pos, expected):
     assert _line_col(text, pos) == expected

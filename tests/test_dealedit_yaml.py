@@ -674,3 +674,10 @@ def test_is_shared(text, shared):
 def test_indent_step(text, step):
     root = yaml.compose(text)
     assert dealedit_yaml._indent_step(root, root) == step
+
+
+@pytest.mark.parametrize("nl", ["\n", "\r\n", "\r"])
+def test_an_unacceptable_character_is_placed_on_its_line(nl):
+    with pytest.raises(DealEditError) as info:
+        dealedit_yaml._edit_yaml(nl.join(["id: A", "x: \x07", ""]), "A", "jobs", "x", 1, "d.yaml")
+    assert str(info.value) == "d.yaml:2:4: unacceptable character #x0007"
