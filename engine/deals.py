@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import os
 import re
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from .compiled import CompiledWorkflow
@@ -200,12 +199,3 @@ def _dates(deal: dict, mapping: Callable[[str], dict], entries: Callable[[str], 
     for i, order in entries("orders"):
         for key in ("placed", "completed"):
             yield ("orders", i, key), order.get(key)
-
-
-def positioned(diagnostics: list[Diagnostic], file: str, text: str) -> list[Diagnostic]:
-    locate_all(diagnostics, {file: text})
-    return diagnostics
-
-
-def is_deal_file(path: str) -> bool:
-    return Path(path).suffix.lower() in DEAL_SUFFIXES

@@ -139,9 +139,6 @@ class Templates:
         folders.extend(plugin_dirs)
         return cls(folders, Catalogs(catalogs))
 
-    def add_filters(self, **filters: Any) -> None:
-        self.env.filters.update(filters)
-
     def _not_found(self, exc: jinja2.TemplateNotFound, name: str, template: jinja2.Template | None) -> FlowctlError:
         missing = [str(n) for n in getattr(exc, "templates", None) or [exc.name]]
         names = " or ".join(f"'{n}'" for n in missing)

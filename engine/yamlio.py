@@ -10,7 +10,6 @@ import json
 import os
 import re
 import stat
-import sys
 from typing import Any
 
 import yaml
@@ -230,7 +229,3 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
 def load(path: str | os.PathLike) -> Any:
     """Read and parse one file (see `parse`)."""
     return parse(read_text(path), str(path))
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

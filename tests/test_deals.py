@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from flowctl.compiled import CompiledWorkflow
-from flowctl.deals import DealDoc, check_deal, find_files, is_deal_file, read_deals, split_deals
+from flowctl.deals import DealDoc, check_deal, find_files, read_deals, split_deals
 from flowctl.diagnostics import FlowctlError
 from flowctl.workflow import load_workflow
 
@@ -19,12 +19,6 @@ def test_find_files_walks_folders_sorted_and_skips_hidden(tmp_path):
     assert found == ["a.json", "b.yaml", "c.yml", "sub/d.yaml"]
     assert list(find_files([str(tmp_path / "notes.txt"), "missing.yaml"])) == [str(tmp_path / "notes.txt"), "missing.yaml"]
     assert list(find_files([])) == []
-
-
-@pytest.mark.parametrize("path,deal", [("a.yaml", True), ("a.YML", True), ("a.json", True), ("a.txt", False),
-                                       ("yaml", False), ("a.yaml.bak", False)])
-def test_is_deal_file(path, deal):
-    assert is_deal_file(path) is deal
 
 
 def test_split_a_single_deal_and_a_list():
