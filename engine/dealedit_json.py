@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
-from .dealedit_text import AlreadyRecorded, DealEditError, _describe, _is_blank_value, _line_col, _newline
+from .dealedit_text import AlreadyRecorded, DealEditError, _describe, _is_blank_value, _newline
+from .yamlguards import line_col
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _edit_json(text: str, deal_id: str, section: str, key: str, value: Any, sour
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:  # its lineno counts LFs alone: wrong in a CR-only file
-        line, col = _line_col(text, exc.pos)
+        line, col = line_col(text, exc.pos)
         raise DealEditError(f"{source}:{line}:{col}: {exc.msg}") from None
     except RecursionError:
         raise DealEditError(f"{source}: the document nests too deeply") from None
@@ -171,7 +172,7 @@ def _edit_json(text: str, deal_id: str, section: str, key: str, value: Any, sour
     if not matches:
         raise DealEditError(f"deal {deal_id} not found in {source}")
     if len(matches) > 1:
-        lines = ", ".join(str(_line_col(text, n.start)[0]) for n, _, _ in matches)
+        lines = ", ".join(str(line_col(text, n.start)[0]) for n, _, _ in matches)
         raise DealEditError(f"deal {deal_id} appears {len(matches)} times in {source} (lines {lines})")
     deal, deal_data, loc = matches[0]
 
@@ -187,7 +188,7 @@ def _edit_json(text: str, deal_id: str, section: str, key: str, value: Any, sour
         rendered = _json_render({key: value}, sec_indent, step, nl)
         return text[:sec.start] + rendered + text[sec.end:], loc
     if not isinstance(sec_data, dict):
-        line, col = _line_col(text, sec.start)
+        line, col = line_col(text, sec.start)
         raise DealEditError(
             f"{source}:{line}:{col}: `{section}` of deal {deal_id} must be an object, found {_describe(sec_data)}"
         )
@@ -195,7 +196,7 @@ def _edit_json(text: str, deal_id: str, section: str, key: str, value: Any, sour
         existing = sec_data[key]
         hit = [m for m in sec.members if m[0] == key][-1]
         if not _is_blank_value(existing):
-            line, col = _line_col(text, hit[1])
+            line, col = line_col(text, hit[1])
             raise AlreadyRecorded(f"{source}:{line}:{col}: {key} is already recorded for deal {deal_id}", existing)
         val = hit[3]
         base = _line_indent(text, hit[1])[0] if _json_layout(text, sec)[0] is not None else None

@@ -1,6 +1,6 @@
 """What the YAML and JSON edits of flowctl.dealedit share: the safe loader, the errors
 (the user-facing message names the file, and line:col where there is one) and small
-text helpers (line ends, positions, descriptions of values)."""
+text helpers (line ends, descriptions of values; positions are flowctl.yamlguards.line_col)."""
 from __future__ import annotations
 
 import math
@@ -54,14 +54,6 @@ def _break_at(text: str, pos: int, default: str) -> str:
     if pos < len(text) and text[pos] in "\r\n":
         return text[pos]
     return default
-
-
-def _line_col(text: str, pos: int) -> tuple[int, int]:
-    """1-based line and column of offset ``pos``; CRLF, CR and LF each end a line, as in
-    the YAML parser's marks and in editors (a CR-only file is not one long line)."""
-    line = text.count("\n", 0, pos) + text.count("\r", 0, pos) - text.count("\r\n", 0, pos) + 1
-    start = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
-    return line, pos - start + 1
 
 
 def _describe(obj: Any) -> str:

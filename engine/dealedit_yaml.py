@@ -10,8 +10,9 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .dealedit_text import (AlreadyRecorded, _break_at, DealEditError, _describe, _is_blank_value, _line_col,
-                            _line_end, _LOADER, _matching_key, _MISSING, _newline, _NULL_TAG, _same, _STR_TAG)
+from .dealedit_text import (AlreadyRecorded, _break_at, DealEditError, _describe, _is_blank_value, _line_end,
+                            _LOADER, _matching_key, _MISSING, _newline, _NULL_TAG, _same, _STR_TAG)
+from .yamlguards import line_col
 
 
 class _FlowDumper(yaml.SafeDumper):
@@ -65,7 +66,7 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> DealEditError:
         msg = ": ".join(parts) or "invalid YAML"
     elif isinstance(exc, yaml.reader.ReaderError):
         msg = f"unacceptable character #x{exc.character:04x}" if isinstance(exc.character, int) else str(exc.reason)
-        line, col = _line_col(text, exc.position)
+        line, col = line_col(text, exc.position)
         return DealEditError(f"{source}:{line}:{col}: {msg}")
     else:
         msg = str(exc)

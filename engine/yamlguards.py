@@ -12,7 +12,10 @@ MAX_DEPTH = 200  # nesting of lists and mappings: libyaml recurses in C and woul
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
-    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    """1-based line and column of ``offset``; CRLF, CR and LF each end a line, as in the
+    YAML parser's marks and in editors (a CR-only file is not one long line)."""
+    line = text.count("\n", 0, offset) + text.count("\r", 0, offset) - text.count("\r\n", 0, offset) + 1
+    return line, offset - max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset))
 
 
 def top_key_before(text: str, offset: int) -> str:

@@ -99,7 +99,8 @@ def _parse(text: str, name: str, notes: list[Diagnostic] | None) -> Any:
             position = yaml_duplicate_position(text)
             raise FlowctlError(Diagnostic(name, f"duplicate key {dup.key!r}", line=position[0], column=position[1]))
         except json.JSONDecodeError as exc:
-            raise FlowctlError(Diagnostic(name, f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
+            line, column = line_col(text, exc.pos)  # json's own lineno counts LFs alone
+            raise FlowctlError(Diagnostic(name, f"invalid JSON: {exc.msg}", line=line, column=column))
         except RecursionError:
             raise FlowctlError(Diagnostic(name, "nesting too deep"))
     loader = Loader(text)
@@ -130,8 +131,7 @@ def _parse(text: str, name: str, notes: list[Diagnostic] | None) -> Any:
             name, f"YAML syntax error: {message}" if not isinstance(exc, DuplicateKeyError) else message,
             line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None))
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its position is an offset
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - text.rfind("\n", 0, exc.position)
+        line, column = line_col(text, exc.position)
         char = chr(exc.character) if isinstance(exc.character, int) else exc.character
         raise FlowctlError(Diagnostic(name, f"YAML syntax error: unacceptable character {char!r} (U+{ord(char[:1] or ' '):04X})",
                                       line=line, column=column))

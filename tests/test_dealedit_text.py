@@ -1,4 +1,4 @@
-"""Tests for flowctl.dealedit_text: the line-end and position helpers the YAML and JSON
+"""Tests for flowctl.dealedit_text: the line-end helpers the YAML and JSON
 edits share, how values are described in messages, and the type-strict deep equality of
 the safety net."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from flowctl.dealedit_text import (_MISSING, AlreadyRecorded, DealEditError, _break_at, _describe, _is_blank_value,
-                                   _line_col, _line_end, _matching_key, _newline, _same)
+                                   _line_end, _matching_key, _newline, _same)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -49,22 +49,6 @@ def test_line_end_is_the_break_ending_the_line(text, pos, expected):
 ])
 def test_break_at(text, pos, expected):
     assert _break_at(text, pos, "DEFAULT") == expected
-
-
-@pytest.mark.parametrize("text, pos, expected", [
-    ("", 0, (1, 1)),
-    ("abc", 0, (1, 1)),
-    ("abc", 2, (1, 3)),
-    ("ab\ncd", 3, (2, 1)),
-    ("ab\ncd", 4, (2, 2)),
-    ("a\n\n\nb", 4, (4, 1)),
-    ("ab\r\ncd", 5, (2, 2)),
-    ("ab\rcd", 4, (2, 2)),  # a CR alone ends a line too
-    ("a\r\rb", 3, (3, 1)),
-    ("a\r\n\rb\nc", 6, (4, 1)),  # mixed: CRLF counts once
-])
-def test_line_col_is_one_based(text, pos, expected):
-    assert _line_col(text, pos) == expected
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -24,6 +24,9 @@ def refusal(check, *args) -> tuple[str, int | None, int | None]:
     ("ab\ncd", 4, (2, 2)),
     ("a\n\n\nb", 4, (4, 1)),
     ("ab\r\ncd", 5, (2, 2)),
+    ("ab\rcd", 4, (2, 2)),  # a CR alone ends a line too
+    ("a\r\rb", 3, (3, 1)),
+    ("a\r\n\rb\nc", 6, (4, 1)),  # mixed: CRLF counts once
 ])
 def test_line_col_is_one_based(text, offset, expected):
     assert line_col(text, offset) == expected

@@ -191,3 +191,17 @@ def test_a_byte_order_mark_is_not_part_of_the_text(tmp_path: Path) -> None:
     path.write_bytes("\ufeffid: A\n".encode())
     assert yamlio.read_text(path) == "id: A\n"
     assert yamlio.load(path) == {"id": "A"}
+
+
+@pytest.mark.parametrize("nl", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("name, lines, message, line", [
+    ("deal.yaml", ["id: A", "x: \x07"], "YAML syntax error: unacceptable character", 2),
+    ("deal.yaml", ["id: A", "x: [1,"], "YAML syntax error", 3),
+    ("deal.json", ["{", '"id": "A",', "}"], "invalid JSON", 3),
+])
+def test_a_syntax_error_is_on_its_line_whatever_ends_the_lines(nl: str, name: str, lines: list[str], message: str,
+                                                                line: int) -> None:
+    with pytest.raises(FlowctlError) as info:
+        yamlio.parse(nl.join(lines) + nl, name)
+    [d] = info.value.diagnostics
+    assert d.message.startswith(message) and d.line == line
