@@ -1,138 +1,26 @@
 """The Store contract, run against both built-in stores: SQLite and PostgreSQL.
 
 The PostgreSQL half gets a fresh database per test from tests/pg_server.py; without a
-server it is skipped, except under CI, where it fails.
+server it is skipped, except under CI, where it fails. What only one store does is in
+tests/test_sqlite_store.py and tests/test_postgres_store.py.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import multiprocessing
-import os
 import random
-import sqlite3
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit
+from typing import Any, Callable
 
 import pluggy
 import pytest
 
 from flowctl import hookspecs
 from flowctl.plugins import _sql, postgres_store, sqlite_store
-from flowctl.store import (ActionResult, Batch, DealRecord, Event, FileEntry, OutboxItem, SnapshotRow, Store,
-                           StoreError, Transition)
-from pg_server import fresh_database, postgres_url, why_no_postgres
-from servers import closed_port
-
-DAY = dt.date(2026, 11, 2)
-LATER = dt.date(2026, 12, 24)
-
-
-# --------------------------------------------------------------------------- helpers
-
-def open_url(url: str) -> Any:
-    """Open a store as flowctl does: the first plugin that takes the URL."""
-    for plugin in (sqlite_store, postgres_store):
-        store = plugin.flowctl_open_store(url)
-        if store is not None:
-            return store
-    raise AssertionError(f"no store plugin takes {url}")
-
-
-def query(store: Any, sql: str, params: tuple = ()) -> list[tuple]:
-    """Raw SQL (with ? placeholders) on the store's own connection."""
-    return store.conn.execute(store.dialect.sql(sql), params).fetchall()
-
-
-def execute(store: Any, sql: str, params: tuple = ()) -> None:
-    store.conn.execute(store.dialect.sql(sql), params)
-
-
-def count(store: Any, table: str) -> int:
-    return query(store, f"SELECT COUNT(*) FROM {table}")[0][0]
-
-
-def deal(i: int, **changes: Any) -> DealRecord:
-    record = DealRecord(f"D-{i}", f"deals/d{i}.yaml", "prospect", "open", DAY, {"prospect": DAY}, {},
-                        {f"ev-{i}"}, {"id": f"D-{i}", "amount": 1000.0 + i}, None, "digest-1")
-    return dataclasses.replace(record, **changes)
-
-
-def event(i: int, **changes: Any) -> Event:
-    return dataclasses.replace(Event(f"ev-{i}", "stage_entered", f"D-{i}", "prospect", DAY, {"n": i}), **changes)
-
-
-def item(i: int, **changes: Any) -> OutboxItem:
-    return dataclasses.replace(OutboxItem(f"ob-{i}", "email", f"rep{i}@example.com", f"D-{i} entered Prospect",
-                                          "body", {"deal": f"D-{i}"}, created_at=DAY), **changes)
-
-
-def snap(i: int, **changes: Any) -> SnapshotRow:
-    return dataclasses.replace(SnapshotRow(f"D-{i}", "prospect", "open", 1000.0 + i, 0.05, "pipeline",
-                                           "alice@example.com"), **changes)
-
-
-def full_batch(run_id: int, ids: range | list[int]) -> Batch:
-    """A batch touching every table."""
-    return Batch(run_id, deals=[deal(i) for i in ids],
-                 files=[FileEntry(f"deals/d{i}.yaml", 100 + i, 1_700_000_000_000_000_000 + i, [f"D-{i}"], "digest-1")
-                        for i in ids],
-                 transitions=[Transition(f"D-{i}", None, "prospect", DAY) for i in ids],
-                 events=[event(i) for i in ids],
-                 actions=[ActionResult(f"D-{i}", "render-proposal", "render", True, 1, DAY) for i in ids],
-                 outbox=[item(i) for i in ids], snapshot=[snap(i) for i in ids])
-
-
-TABLES = ("deals", "files", "transitions", "events", "actions", "outbox", "snapshots")
-
-
-def contents(store: Any) -> dict[str, int]:
-    return {table: count(store, table) for table in TABLES}
-
-
-# --------------------------------------------------------------------------- fixtures
-
-def postgres_or_skip() -> str:
-    url = postgres_url()
-    if url is None:
-        reason = f"no PostgreSQL for the tests: {why_no_postgres()}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/.flowctl/state.db"  # tmp_path is absolute: sqlite:////tmp/...
-    else:
-        with fresh_database(postgres_or_skip()) as url:
-            yield url
-
-
-@pytest.fixture
-def opener(store_url: str) -> Iterator[Callable[[], Any]]:
-    """Opens more stores on the same URL; closes them all at the end."""
-    opened: list[Any] = []
-
-    def open_store() -> Any:
-        opened.append(open_url(store_url))
-        return opened[-1]
-
-    yield open_store
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(opener: Callable[[], Any]) -> Any:
-    return opener()
+from flowctl.store import ActionResult, Batch, DealRecord, FileEntry, OutboxItem, SnapshotRow, Store, StoreError, Transition
+from store_records import (DAY, LATER, TABLES, contents, count, deal, event, execute, full_batch, item,  # noqa: F401
+                           open_url, opener, query, snap, store, store_url)  # opener, store, store_url: fixtures
 
 
 # --------------------------------------------------------------------------- opening and migrations
@@ -148,15 +36,6 @@ def test_each_plugin_answers_the_storage_hook_for_its_own_urls(tmp_path: Path) -
     assert postgres_store.flowctl_open_store("sqlite:///state.db") is None
     for url in ("mysql://u:p@localhost/db", "state.db", ""):
         assert pm.hook.flowctl_open_store(url=url) is None
-
-
-def test_postgresql_plugin_without_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
-    probe = "import sys, flowctl.plugins.postgres_store; print('psycopg' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"  # imported only when a URL is opened
-    monkeypatch.setitem(sys.modules, "psycopg", None)
-    with pytest.raises(StoreError, match=r"postgresql://u:\*\*\*@localhost/db: .*needs psycopg"):
-        postgres_store.flowctl_open_store("postgresql://u:secret@localhost/db")
 
 
 def test_a_new_store_is_empty_and_at_the_latest_schema(store: Any) -> None:
@@ -400,124 +279,6 @@ def test_a_failing_batch_leaves_nothing_behind(store: Any, spoil: Callable[[Batc
     assert (store.deals(), store.files(), store.outbox(), list(store.events()), contents(store)) == before
     store.write(full_batch(3, range(5, 7)))  # and the store takes the next batch
     assert count(store, "deals") == 4
-
-
-# --------------------------------------------------------------------------- bad URLs
-
-def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    with open_url("sqlite:///rel/sub/state.db") as relative:
-        relative.write(Batch(1, deals=[deal(1)]))
-    assert (tmp_path / "rel" / "sub" / "state.db").is_file()  # parent folders created
-    with open_url(f"sqlite:///{tmp_path}/rel/sub/state.db") as absolute:
-        assert set(absolute.deals()) == {"D-1"}
-        assert absolute.url == f"sqlite:///{tmp_path}/rel/sub/state.db"
-    for url in ("sqlite://", "sqlite:///:memory:", "sqlite://:memory:"):
-        with open_url(url) as memory:
-            memory.write(Batch(1, deals=[deal(1)]))
-            assert set(memory.deals()) == {"D-1"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["rel"]
-
-
-def _a_folder(tmp: Path) -> Path:
-    (tmp / "state.db").mkdir()
-    return tmp / "state.db"
-
-
-def _not_a_database(tmp: Path) -> Path:
-    (tmp / "state.db").write_text("these are not the rows you are looking for\n" * 100)
-    return tmp / "state.db"
-
-
-def _a_file_as_its_folder(tmp: Path) -> Path:
-    (tmp / "store").write_text("a file where the folder should be")
-    return tmp / "store" / "state.db"
-
-
-@pytest.mark.parametrize("make, why", [(_a_folder, "it is a folder"), (_not_a_database, "not a database"),
-                                       (_a_file_as_its_folder, "")])
-def test_sqlite_file_that_cannot_be_opened(tmp_path: Path, make: Callable[[Path], Path], why: str) -> None:
-    path = make(tmp_path)
-    with pytest.raises(StoreError, match="cannot open the SQLite store") as info:
-        open_url(f"sqlite:///{path}")
-    assert str(path) in str(info.value) and why in str(info.value) and "\n" not in str(info.value)
-
-
-def test_sqlite_in_a_read_only_place() -> None:
-    with pytest.raises(StoreError, match="cannot open the SQLite store /proc/flowctl-test/state.db"):
-        open_url("sqlite:////proc/flowctl-test/state.db")  # read-only even for root
-
-
-def test_sqlite_url_with_a_host_is_refused() -> None:
-    with pytest.raises(StoreError, match=r"bad SQLite store URL.*sqlite:///relative/path\.db"):
-        open_url("sqlite://state.db")
-
-
-def test_postgresql_unreachable_server_masks_the_password() -> None:
-    url = f"postgresql://flowctl:s3cret-pw@127.0.0.1:{closed_port()}/flowctl_test"
-    with pytest.raises(StoreError) as info:
-        open_url(url)
-    message = str(info.value)
-    assert "s3cret-pw" not in message and "postgresql://flowctl:***@127.0.0.1" in message
-    assert "refused" in message.lower() and "\n" not in message
-
-
-def with_password(url: str, password: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(netloc=f"{parts.username}:{password}@{parts.hostname}:{parts.port}").geturl()
-
-
-def test_postgresql_wrong_password_and_unknown_database() -> None:
-    base = postgres_or_skip()
-    with pytest.raises(StoreError, match="password authentication failed") as info:
-        open_url(with_password(base, "not-the-password"))
-    assert "not-the-password" not in str(info.value) and ":***@" in str(info.value)
-    with pytest.raises(StoreError, match="flowctl_no_such_db"):
-        open_url(urlsplit(base)._replace(path="/flowctl_no_such_db").geturl())
-
-
-def test_postgres_scheme_and_masked_url() -> None:
-    with fresh_database(postgres_or_skip()) as url:
-        with open_url("postgres://" + url.split("://", 1)[1]) as store:
-            assert isinstance(store, postgres_store.PostgresStore)
-            assert f":{urlsplit(url).password}@" not in store.url and ":***@" in store.url
-            store.write(Batch(1, deals=[deal(1)]))
-
-
-# --------------------------------------------------------------------------- SQLite: WAL and locking
-
-def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
-    with open_url(f"sqlite:///{tmp_path}/state.db") as store:
-        other = sqlite3.connect(store.path)
-        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 10_000
-        assert store.conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
-        other.close()
-
-
-def test_sqlite_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
-    with open_url(f"sqlite:///{tmp_path}/state.db") as store:
-        store.write(Batch(1, deals=[deal(1)]))
-        writer = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
-        writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a run in the middle of a batch does
-        writer.execute("UPDATE deals SET stage = 'won'")
-        started = time.monotonic()
-        assert store.deals()["D-1"].stage == "prospect"  # the last committed state, at once
-        assert time.monotonic() - started < 1
-        done = threading.Event()
-
-        def commit_soon() -> None:
-            time.sleep(0.3)
-            writer.execute("COMMIT")
-            done.set()
-
-        committer = threading.Thread(target=commit_soon)
-        committer.start()
-        store.write(Batch(2, deals=[deal(2)]))  # waits for the lock instead of failing
-        assert done.is_set()
-        committer.join()
-        assert {k: r.stage for k, r in store.deals().items()} == {"D-1": "won", "D-2": "prospect"}
-        writer.close()
 
 
 # --------------------------------------------------------------------------- concurrent runs
