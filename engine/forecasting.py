@@ -16,6 +16,7 @@ from typing import Any, Iterable, Iterator
 
 from .forecast_error import past_log_errors, spread
 from .forecast_parts import combine, new_part
+from .plugin_configs import method_options
 from .survival import WinCurve, sample
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState, field_value, group_key, ratio, slim
@@ -237,9 +238,7 @@ RESERVED_KEYS = frozenset({"method", "horizon_days", "errors", "default_reason",
 
 
 def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
-    settings = (data.workflow.document.get("forecast") or {}).get(method.name)
-    if settings:  # the workflow's settings for this method; the command line's options win
-        data = dataclasses.replace(data, options={**settings, **data.options})
+    data = dataclasses.replace(data, options=method_options(data.workflow, method.name, data.options))
     try:
         result = method.forecast(data)
     except Exception as exc:  # a broken plugin is named, and the command goes on

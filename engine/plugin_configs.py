@@ -50,6 +50,14 @@ def metric_config_problems(metrics: list[Any], schemas: dict[str, dict]) -> list
     return out
 
 
+def method_options(workflow: Any, name: str, given: dict, defaults: dict | None = None) -> dict:
+    """A forecast method's options, the same in every command (`forecast`, `report`, their
+    backtests): the command's own defaults, under the workflow's settings for the method
+    (`forecast: {NAME: ...}`), under what the command line gave."""
+    settings = (workflow.document.get("forecast") or {}).get(name) or {}
+    return {**(defaults or {}), **settings, **given}
+
+
 def forecast_config_problems(merged: dict, methods: dict[str, Any]) -> list[Diagnostic]:
     """`forecast: {METHOD: settings}`: each method must exist, and its settings match the
     schema it declares."""

@@ -33,7 +33,6 @@ DEFAULT_WEEKS = 12
 INTAKE_WEEKS = 8  # intake and measured capacity: mean over this many recent weeks
 MAX_OWNERS = 40  # owners shown in the quota section (the rest are counted)
 MAX_ALERTS = 50
-REPORT_TRIALS = 4000  # Monte Carlo trials per forecast in a report (seeded: the same report each time)
 RATE_KINDS = {"win_rate", "conversion", "backlog_ratio"}
 
 
@@ -174,7 +173,7 @@ class ReportBuilder:
 
     def build(self, *, locale: str | None = None, methods: dict | None = None, store: Any = None,
               horizon: int = DEFAULT_HORIZON, capacity: float | None = None, weeks: int = DEFAULT_WEEKS,
-              trials: int = REPORT_TRIALS, meta: dict | None = None, catalogs: Catalogs | None = None) -> dict:
+              trials: int | None = None, meta: dict | None = None, catalogs: Catalogs | None = None) -> dict:
         """The template context, its words from `catalogs` (the templates' own, so that a
         company's catalog serves both)."""
         loc = locale or self.wf.locale or "en"

@@ -15,9 +15,13 @@ from .forecasting import ForecastFailed, run_method
 from .forecast_parts import new_part
 from .hooktypes import ForecastInput
 from .model import Workflow
+from .plugin_configs import method_options
 from .report_charts import Fmt
 
 QUALITY_ORIGINS = 6  # the last six months
+QUALITY_TRIALS = 1000  # at most, per replay: its error matters, not the 4th digit
+REPORT_TRIALS = 4000  # Monte Carlo trials per forecast in a report, unless --trials or the workflow's settings say
+REPORT_DEFAULTS = {"trials": REPORT_TRIALS, "seed": 1}  # seeded: the same deals give the same report
 MONTHS_AHEAD = 12  # forecast months shown; later ones are grouped
 
 
@@ -32,11 +36,12 @@ def _add_months(day: dt.date, n: int) -> dt.date:
 
 
 def forecast_quality(states: list, workflow: Any, day: dt.date, horizon: int, methods: dict, names: list[str],
-                     trials: int) -> dict:
+                     options: dict[str, dict]) -> dict:
     by_origin: dict[str, dict] = {}
     summary = {}
     for name in names:
-        data = ForecastInput(states, workflow, day, horizon, None, {"trials": trials, "seed": 1})
+        trials = min(int(options[name].get("trials") or QUALITY_TRIALS), QUALITY_TRIALS)
+        data = ForecastInput(states, workflow, day, horizon, None, {**options[name], "trials": trials})
         rows = list(replays(methods[name], data, new_part, QUALITY_ORIGINS))
         scored = [r for r in rows if r["actual"] > 0]
         for r in rows:
@@ -70,11 +75,13 @@ def _method_label(method: Any, fmt: Fmt) -> str:
 
 
 def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: int, store: Any, methods: dict,
-                     trials: int, fmt: Fmt) -> dict:
+                     trials: int | None, fmt: Fmt) -> dict:
     """Each registered method, by name, over the horizon,
-    and over the open deals of each month of expected close up to that month's end."""
+    and over the open deals of each month of expected close up to that month's end;
+    `trials` as `--trials` gave it (None: the workflow's settings, else REPORT_TRIALS)."""
     names = sorted(methods)
-    options = {"trials": trials, "seed": 1}
+    asked = {} if trials is None else {"trials": trials}
+    options = {n: method_options(workflow, n, asked, REPORT_DEFAULTS) for n in names}
     cached: Any = _CachedStore(store) if store is not None else None  # a Store in all but name
     totals = []
     for name in names:
@@ -82,7 +89,7 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
         row: dict[str, Any] = {"name": name, "label": _method_label(method, fmt),
                                "definition": fmt._(method.description) if method.description else ""}
         try:
-            r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options)))
+            r = run_method(methods[name], ForecastInput(states, workflow, day, horizon, cached, dict(options[name])))
             row.update({k: r.get(k) for k in ("expected", "p10", "p50", "p90", "open_deals", "existing", "new")})
         except ForecastFailed as exc:
             row["error"] = str(exc)
@@ -140,17 +147,17 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
                 continue
             try:
                 r = run_method(methods[name], ForecastInput(closed + deals, workflow, day, h, cached,
-                                                            {**options, "existing_only": True}))  # open deals only
+                                                            {**options[name], "existing_only": True}))  # open deals only
                 row["methods"][name] = {k: r.get(k) for k in ("expected", "p10", "p50", "p90")}
             except ForecastFailed as exc:
                 row["methods"][name] = {"error": str(exc)}
         months.append(row)
-    quality = forecast_quality(states, workflow, day, horizon, methods, names, min(trials, 1000))
+    quality = forecast_quality(states, workflow, day, horizon, methods, names, options)
     # The headline is the method `forecast` would default to: the best backtest before the day.
     default, _ = choose_default({"methods": quality["summary"]})
     figured = [t for t in totals if t.get("expected") is not None]
     main = next((t for t in figured if t["name"] == default), figured[0] if figured else None)
     return {"horizon_days": horizon, "methods": [{"name": n, "label": _method_label(methods[n], fmt)} for n in names],
-            "totals": totals, "months": months, "main": main, "trials": trials,
+            "totals": totals, "months": months, "main": main, "trials": asked.get("trials", REPORT_TRIALS),
             "open_deals": sum(1 for s in states if s.outcome == "open"),
             "undated": len(buckets.get("none", [])), "quality": quality}

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from html import unescape
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -133,6 +134,31 @@ def test_report_figures_agree_with_flowctl_metrics_and_forecast(demo, demo_html)
     assert "€1,089,000" in text  # open pipeline by stage, total
     assert "€517,400" in text  # weighted pipeline
     assert "50.0%" in text
+
+
+@pytest.mark.parametrize("settings,trials", [("{trials: 300, seed: 7}", None), ("{trials: 300, seed: 8}", None),
+                                             ("{trials: 300, seed: 7}", 500)])
+def test_the_workflows_forecast_settings_change_the_report_as_they_change_forecast(demo, tmp_path, settings, trials):
+    folder = tmp_path / "demo"
+    shutil.copytree(demo, folder)
+    with open(folder / "workflow.yaml", "a", encoding="utf-8") as f:
+        f.write(f"forecast:\n  montecarlo: {settings}\n")
+    plugins = Plugins()
+    workflow, problems = load_workflow(str(folder / "workflow.yaml"), plugins)
+    assert workflow is not None, problems
+    builder = ReportBuilder(workflow, dt.date.fromisoformat(NOW), plugins, 10)
+    for item in evaluate_all(CompiledWorkflow(workflow), [str(folder / "deals")], dt.date.fromisoformat(NOW)):
+        builder.add(item.state)
+    totals = builder.build(methods=plugins.forecast_methods(), trials=trials)["forecast"]["totals"]
+    reported = next(t for t in totals if t["name"] == "montecarlo")
+    given = ["--trials", str(trials)] if trials else []  # --trials wins over the settings in both
+    forecast = invoke("forecast", "-w", folder / "workflow.yaml", "--now", NOW, "--method", "montecarlo",
+                      "--format", "json", *given)
+    assert forecast.exit_code == 0, forecast.output
+    figures = json.loads(forecast.stdout)
+    assert (figures["trials"], figures["seed"]) == (trials or 300, 8 if "seed: 8" in settings else 7)
+    keys = ("expected", "p10", "p50", "p90")
+    assert {k: reported[k] for k in keys} == {k: figures[k] for k in keys}
 
 
 def test_win_rate_says_open_deals_are_not_in_it(demo_html):

@@ -20,7 +20,7 @@ from ..compiled import CompiledWorkflow
 from ..diagnostics import Diagnostic, FlowctlError
 from ..durations import parse_duration
 from ..i18n import LocaleError, check_locale
-from ..report import DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, REPORT_TRIALS, ReportBuilder
+from ..report import DEFAULT_HORIZON, DEFAULT_TOP, DEFAULT_WEEKS, ReportBuilder
 from ..report_templates import check_template_name, make_templates, proposal_context, render
 from .analytics import Stream
 from .common import workflow_option
@@ -113,8 +113,8 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
               help="Backlog projection: what can be delivered per week (default: measured from completed orders).")
 @click.option("--weeks", type=click.IntRange(1, 520), default=DEFAULT_WEEKS, show_default=True,
               help="Backlog projection: weeks to project.")
-@click.option("--trials", type=click.IntRange(100, 1_000_000), default=REPORT_TRIALS, show_default=True,
-              help="Monte Carlo trials per forecast (seeded).")
+@click.option("--trials", type=click.IntRange(100, 1_000_000), default=None,
+              help="Monte Carlo trials per forecast (seeded; default: the workflow's forecast settings, else 4000).")
 @_template_option
 @now_option
 @as_of_option
@@ -122,7 +122,7 @@ def _rate(ctx: click.Context, param: click.Parameter, value: str | None) -> floa
 @pass_context
 @handle_errors
 def report(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, output: str, locale: str | None, top: int,
-           horizon: str, capacity: float | None, weeks: int, trials: int, template_name: str | None,
+           horizon: str, capacity: float | None, weeks: int, trials: int | None, template_name: str | None,
            now: dt.datetime | None, as_of: dt.datetime | None, store_url: str | None) -> None:
     """The pipeline report as one self-contained file: funnel, conversion, time in
     stage, bottleneck, forecast by month with P10-P90 bands, quota per owner, backlog
