@@ -14,7 +14,7 @@ from .diagnostics import Diagnostic
 from .evaluate import DealState, Facts, evaluate
 from .hooktypes import ActionContext
 from .model import Job
-from .notify import channels_of
+from .notify import channels_of, rendered_recipient
 from .run_result import RunResult
 from .run_setup import RunSetup
 from .store import Batch, OutboxItem, Store
@@ -74,7 +74,7 @@ def _context(setup: RunSetup, doc: DealDoc, state: DealState, job: Job, queued: 
                body: str | None = None) -> None:
         context = {"deal": doc.deal, "job": {"id": job.id, "title": job.text(wf.locale)},
                    "now": now.isoformat(), "workflow": {"name": wf.name}, "locale": wf.locale}
-        recipient = setup.templates.render_string(to, **context).strip() if to else doc.deal.get("owner")
+        recipient = rendered_recipient(to, setup.templates, context) if to else doc.deal.get("owner")
         if body is None:  # a literal body is sent as it is; else the template renders one
             body = setup.templates.render(template or "action_message.txt.j2", **context)
         item = OutboxItem(f"{state.id}:action:{job.id}|{channel}|{recipient}", channel, recipient,

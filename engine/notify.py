@@ -41,11 +41,17 @@ def channels_of(workflow: Workflow) -> dict[str, dict]:
     return {**IMPLICIT_CHANNELS, **workflow.channels}
 
 
+def rendered_recipient(to: str, templates: Templates, context: dict) -> str | None:
+    """A `to` template (a rule's, or an action's `ctx.notify`): None, no recipient, when it
+    renders to nothing; never the owner instead."""
+    return templates.render_string(to, **context).strip() or None
+
+
 def recipient_for(event: Event, deal: dict, rule: dict, templates: Templates, context: dict) -> str | None:
     """The rule's `to` (a template), else the job's owner for job_overdue when it is an
     address, else the deal's owner."""
     if rule.get("to"):
-        return templates.render_string(rule["to"], **context).strip() or None
+        return rendered_recipient(rule["to"], templates, context)
     owner = (event.data or {}).get("owner")
     if event.kind == "job_overdue" and owner and "@" in owner:
         return owner

@@ -198,6 +198,38 @@ def test_webhook_body_is_the_documented_json_signed_with_hmac(cli, notify):
     assert "Stage: prospect" in body["body"]
 
 
+EMPTY_TO = """\
+flowctl: 1
+name: empty-to
+stages:
+  - id: prospect
+    jobs:
+      - {id: ping, uses: notify, with: {channel: console, to: "{{ deal.manager }}", subject: "ping {{ deal.id }}"}}
+  - id: closed
+    terminal: true
+notifications:
+  - {id: entered, on: stage_entered, channel: console, to: "{{ deal.manager }}"}
+"""
+
+
+def test_a_to_that_renders_empty_gives_no_recipient_from_a_rule_and_from_an_action(cli, tmp_path):
+    notify = NotifyProject(tmp_path, "")
+    notify.workflow.write_text(EMPTY_TO)
+    notify.deal("D1")  # an owner, no manager: neither message falls back to the owner
+    result, data = notify.run(cli, now="2026-01-02")
+    assert result.exit_code == 0, result.output
+    assert data["summary"]["sent"] == 2
+    con = sqlite3.connect(notify.db)
+    try:
+        rows = con.execute("SELECT key, recipient, status FROM outbox ORDER BY key").fetchall()
+    finally:
+        con.close()
+    assert [(key.split("|")[0], key.rsplit("|", 1)[1], recipient, status) for key, recipient, status in rows] == [
+        ("D1:action:ping", "None", None, "sent"), ("D1:stage_entered:closed:2026-01-02", "None", None, "sent")]
+    assert "[console]: ping D1\n" in result.output and "[console]: D1 entered closed\n" in result.output
+    assert "to bob@example.com" not in result.output
+
+
 def test_console_messages_do_not_corrupt_the_json_output(cli, tmp_path, monkeypatch):
     # Core bug (plugins/console.py `send`, run by engine/notify.py `deliver`): the console
     # channel prints to standard output, before `run --format json` prints its document, so
