@@ -1,6 +1,8 @@
 """`uses: render`: render a template for the deal (a proposal) into a file."""
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from flowctl.atomic import write_atomic
 from flowctl.filenames import safe_file_name
 from flowctl.hooktypes import Action, ActionContext, ActionOutcome
@@ -23,8 +25,10 @@ WITH_SCHEMA = {
 def run(ctx: ActionContext) -> ActionOutcome:
     template = ctx.params["template"]
     # Each deal its own file: ids that differ only in characters a file name cannot hold
-    # (`A/B`, `A:B`, `A_B`) get distinct names, and no id reaches outside out_dir.
-    name = ctx.params.get("output") or f"{safe_file_name(str(ctx.state.id))}-{template.removesuffix('.j2')}"
+    # (`A/B`, `A:B`, `A_B`) get distinct names, and no id reaches outside out_dir; nor does
+    # a template in a subfolder of templates/ (`emails/offer.html.j2`).
+    part = safe_file_name("-".join(PurePosixPath(template.removesuffix(".j2")).parts))  # emails-offer.html
+    name = ctx.params.get("output") or f"{safe_file_name(str(ctx.state.id))}-{part}"
     name = safe_file_name(name) if ctx.params.get("output") else name
     text = ctx.render(template, locale=ctx.params.get("locale"))
     if ctx.dry_run:

@@ -62,6 +62,20 @@ def test_an_output_name_never_reaches_outside_the_folder(tmp_path: Path, output:
     assert [p.parent for p in tmp_path.rglob("*") if p.is_file()] == [out]
 
 
+@pytest.mark.parametrize("template,name", [("emails/offer.html.j2", "ACME-1-emails-offer.html"),
+                                           ("a/b/c.md.j2", "ACME-1-a-b-c.md")])
+def test_a_template_in_a_subfolder_names_a_file_in_the_folder(tmp_path: Path, template: str, name: str) -> None:
+    render_action.run(context(tmp_path / "artifacts", template=template))
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()] == [f"artifacts/{name}"]
+
+
+@pytest.mark.parametrize("template", ["../offer.html.j2", "/abs/offer.html.j2", "a\\b.j2"])
+def test_a_template_name_never_reaches_outside_the_folder(tmp_path: Path, template: str) -> None:
+    outcome = render_action.run(context(tmp_path / "artifacts", template=template))
+    assert Path(outcome.output["file"]).parent == tmp_path / "artifacts"
+    assert [p.parent for p in tmp_path.rglob("*") if p.is_file()] == [tmp_path / "artifacts"]
+
+
 def test_the_locale_goes_to_the_template(tmp_path: Path) -> None:
     outcome = render_action.run(context(tmp_path, locale="de"))
     assert Path(outcome.output["file"]).read_text(encoding="utf-8").startswith("proposal.html.j2 in de ")
