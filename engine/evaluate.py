@@ -12,8 +12,8 @@ from typing import Any, Iterable
 
 from .compiled import CompiledWorkflow
 from .durations import parse_date
-from .slim_state import SlimState
 from .model import Stage
+from .slim_state import SlimState
 
 
 @dataclasses.dataclass
@@ -90,6 +90,7 @@ class DealState(SlimState):
     @property
     def current_gates(self) -> list[GateState]:
         return [g for g in self.gates if g.stage == self.stage and not g.waived]
+
 
 def _done_info(value: Any) -> tuple[bool, dt.date | None, str | None]:
     if value is None or value is False:
