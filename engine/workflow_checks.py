@@ -175,6 +175,8 @@ def _check_expression(element: dict, key: str, dschema: dict, loaded: Loaded, ex
         head = path[0]
         if head.startswith(("x-", "x_")):
             continue  # extension fields are free
+        if internal and any(part.startswith("_") for part in path[:2]):
+            continue  # refused above already: `deal.__class__` is one problem, not an unknown field too
         if head not in dschema:
             loaded.error(where(element, key), f"expression names deal field '{head}', which neither the deal schema nor the workflow's `fields` declares{did_you_mean(head, dschema)}")
             continue

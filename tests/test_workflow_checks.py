@@ -184,3 +184,20 @@ def test_a_warning_leaves_the_workflow_usable(tmp_path):
     write(tmp_path, "wf.yaml", "flowctl: 1\nstages:\n  - {id: a}\n  - {id: b}\n")
     workflow, diagnostics = load_workflow("wf.yaml")
     assert workflow is not None and [d.severity for d in diagnostics] == ["warning"]
+
+
+@pytest.mark.parametrize("expression, refused", [
+    ("deal.__class__", "attribute '__class__'"),
+    ("deal._private > 1", "attribute '_private'"),
+    ("deal['__dict__']", "item '__dict__'"),
+    ("deal.bant.__class__", "attribute '__class__'"),
+])
+def test_an_expression_reaching_internals_is_one_problem(tmp_path, expression, refused):
+    lines = wf(tmp_path, "fields: {bant: {type: object, properties: {need: {type: boolean}}}}\n" + A
+               + f"    gates: [{{id: g, when: {json.dumps(expression)}}}]\n" + TERMINAL)
+    assert len(lines) == 1 and f"error: {refused} is refused" in lines[0], lines
+
+
+def test_an_internal_does_not_hide_an_unknown_field_beside_it(tmp_path):
+    lines = wf(tmp_path, A + "    gates: [{id: g, when: 'deal.__class__ and deal.scroe > 1'}]\n" + TERMINAL)
+    assert len(lines) == 2 and "is refused" in lines[0] and "deal field 'scroe'" in lines[1], lines
