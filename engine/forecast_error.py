@@ -8,15 +8,31 @@ amounts as known on the forecast date), so only facts dated on or before the for
 date are used, and the deal files are not read again. Each replay's total (existing +
 new) is compared with the revenue won in its horizon: the spread of log(actual /
 forecast) widens the interval of today's forecast.
+
+Calibration (`calibrate`): each part is also compared with what it forecast — `existing`
+with the revenue won by the deals open at the replay date, `new` with the revenue of
+deals created after it. Today's part is scaled by exp(w x mean past log(actual /
+forecast)), the mean over the n replays that scored the part, shrunk toward no
+correction by its own noise: w = max(0, 1 - (sd^2 / n) / mean^2) (positive-part
+James-Stein: errors that agree correct fully, scattered ones hardly), w = 1/2 for a
+single replay. The interval then uses the errors of the total left after that
+correction (their standard deviation widened by the uncertainty of the mean, x sqrt(1 +
+1/n), plus what is left of their mean), not their RMS with the whole bias in.
+
+A replay date is scored only when closes had been seen for at least a replay step
+before it: with less, its win curves came from a few days of closes (the first months
+of a CRM export) and its error says nothing about the method.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState
+from .survival import observed_since
 
 PAST_ORIGINS = 4  # replays, a month apart, the last one a horizon before the date
 REPLAY_STEP_DAYS = 30
@@ -48,8 +64,9 @@ def state_then(s: SlimState, day: dt.date, order: dict[str, int], probability: d
 def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt.date, int], dict],
             count: int = PAST_ORIGINS) -> Iterator[dict]:
     """The method at `count` earlier dates, a month apart, the last one a horizon before
-    the date: {origin, expected, existing, new, p10, p90, actual}; stops where history is
-    too short (fewer than MIN_PAST_WINS wins before a date) or the method cannot replay."""
+    the date: {origin, expected, existing, new, p10, p90, actual, actual_existing}; stops
+    where history is too short (fewer than MIN_PAST_WINS wins before a date, or closes
+    seen for less than REPLAY_STEP_DAYS) or the method cannot replay."""
     wf = data.workflow
     open_stages = [st for st in wf.stages if not st.terminal]
     if not open_stages:
@@ -61,11 +78,15 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
     for k in range(count):
         day = data.now - dt.timedelta(days=data.horizon_days + REPLAY_STEP_DAYS * k)
         end = day + dt.timedelta(days=data.horizon_days)
-        then = [t for s in data.states if (t := state_then(s, day, order, probability, category, open_stages[0].id))]
+        pairs = [(s, t) for s in data.states if (t := state_then(s, day, order, probability, category, open_stages[0].id))]
+        then = [t for _, t in pairs]
         if sum(1 for t in then if t.outcome == "won") < MIN_PAST_WINS:
             return  # the method had nothing to learn from then: its error says nothing
-        actual = sum(s.amount for s in data.states
-                     if s.outcome == "won" and s.closed_at is not None and day < s.closed_at <= end)
+        since = observed_since(then, day)
+        if since is None or (day - since).days < REPLAY_STEP_DAYS:
+            return  # closes seen over less than a replay step: its curves came from a few days of closes
+        actual = sum(s.amount for s in data.states if _won_within(s, day, end))
+        actual_existing = sum(s.amount for s, t in pairs if t.outcome == "open" and _won_within(s, day, end))
         try:
             result: Any = method.forecast(ForecastInput(then, wf, day, data.horizon_days, None, options))
             part = new(then, day, data.horizon_days)
@@ -76,19 +97,70 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
         sd = math.hypot(max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)), part["sd"])  # hypot: no overflow
         yield {"origin": day.isoformat(), "expected": round(total, 2), "existing": round(existing, 2),
                "new": part["expected"], "p10": round(max(0.0, total - Z90 * sd), 2),
-               "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2)}
+               "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2),
+               "actual_existing": round(actual_existing, 2)}
 
 
-def past_log_errors(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt.date, int], dict]) -> list[float]:
-    """log(actual / forecast) of the method at PAST_ORIGINS earlier dates (fewer when
-    history is short or nothing was won)."""
-    return [math.log(r["actual"] / r["expected"]) for r in replays(method, data, new)
-            if r["actual"] > 0 and r["expected"] > 0]
+def _won_within(s: SlimState, day: dt.date, end: dt.date) -> bool:
+    return s.outcome == "won" and s.closed_at is not None and day < s.closed_at <= end
 
 
-def spread(errors: list[float]) -> float | None:
-    """Root mean square of the log errors (bias included); None with fewer than two (one
-    replay's error is no spread)."""
-    if len(errors) < 2:
+def past_log_errors(rows: Iterable[dict]) -> list[float]:
+    """log(actual / forecast) of the replays' totals (those with both above 0)."""
+    return [e for r in rows if (e := _log_ratio(r["actual"], r["expected"])) is not None]
+
+
+def _log_ratio(actual: float, forecast: float) -> float | None:
+    return math.log(actual / forecast) if actual > 0 and forecast > 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """What the replays say about today's forecast: a factor per part, and the spread
+    of the total's log error left after those factors (None: fewer than two replays)."""
+    existing: float = 1.0
+    new: float = 1.0
+    spread: float | None = None
+    replays: int = 0
+
+    def as_json(self) -> dict:
+        return {"existing_factor": round(self.existing, 4), "new_factor": round(self.new, 4),
+                "residual_spread": None if self.spread is None else round(self.spread, 4), "replays": self.replays}
+
+
+def _factor(errors: list[float]) -> float:
+    """exp of the mean log error, shrunk toward 0 (a factor of 1) by the mean's own noise:
+    w = max(0, 1 - se^2 / mean^2), se^2 = variance / n (positive-part James-Stein); one
+    error alone: w = 1/2 (as one pseudo-replay without error)."""
+    if not errors:
+        return 1.0
+    n = len(errors)
+    mean = sum(errors) / n
+    if n == 1 or mean == 0:
+        return math.exp(mean / 2)
+    variance = sum((e - mean) ** 2 for e in errors) / (n - 1)
+    return math.exp(max(0.0, 1 - variance / n / (mean * mean)) * mean)
+
+
+def calibrate(rows: list[dict]) -> Calibration:
+    """Per-part factors and the residual spread from the replays (see the module's docstring)."""
+    existing = [e for r in rows if (e := _log_ratio(r["actual_existing"], r["existing"])) is not None]
+    new = [e for r in rows if (e := _log_ratio(r["actual"] - r["actual_existing"], r["new"])) is not None]
+    f_existing, f_new = _factor(existing), _factor(new)
+    residuals = [e for r in rows
+                 if (e := _log_ratio(r["actual"], r["existing"] * f_existing + r["new"] * f_new)) is not None]
+    return Calibration(f_existing, f_new, residual_spread(residuals), len(rows))
+
+
+def residual_spread(residuals: list[float]) -> float | None:
+    """The relative error to expect today from the errors left after the correction:
+    sqrt(sd^2 x (1 + 1/n) + mean^2) (what is left of the bias stays in); one residual:
+    its size, x sqrt(2) (the same with sd taken as that size); none: None."""
+    n = len(residuals)
+    if n == 0:
         return None
-    return math.sqrt(sum(e * e for e in errors) / len(errors))
+    if n == 1:
+        return abs(residuals[0]) * math.sqrt(2)
+    mean = sum(residuals) / n
+    variance = sum((e - mean) ** 2 for e in residuals) / (n - 1)
+    return math.sqrt(variance * (1 + 1 / n) + mean * mean)

@@ -6,11 +6,12 @@ and `new`, from deals not created yet; each learned only from the deals as of th
   (engine/survival.py), times its amount as of the date.
 - new: deals created per day over the last RECENT_DAYS, times the chance a deal is
   won within the days left of the horizon after it is created (censored, from
-  creation), times the mean value of the wins closed over the last RECENT_DAYS. The
+  creation, left-truncated at the first close: survival.py), times the mean value of the wins closed over the last RECENT_DAYS. The
   number of new wins is Poisson, so the part's variance is count x mean(value^2).
 
 The total's P10/P50/P90 add the two parts' variances and the method's own past error
-(forecast_error.py), normal approximation.
+(forecast_error.py), normal approximation; each part is first scaled by the method's
+calibration from its past replays (forecast_error.calibrate).
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ import datetime as dt
 import math
 from typing import Any, Iterable
 
-from .survival import WinCurve, sample
+from .survival import Sample, WinCurve, observed_since, sample
 
 RECENT_DAYS = 90  # "recent" creation rate and won values: the last quarter before the date
 Z90 = 1.2815515655446004
 NEW_NOTE = (f"new: deals created per day over the last {RECENT_DAYS} days x P(won within the rest of the horizon "
-            "after creation; censored, from past deals) x mean value of wins closed over the last "
+            "after creation; censored, from past deals, counted from the first close on) x mean value of wins closed over the last "
             f"{RECENT_DAYS} days (else all wins); Poisson count, variance = count x mean(value^2)")
 EXISTING_NOTE = ("existing: sum over open deals of amount x P(won within the horizon | stage, days in it), "
                  "learned from every deal that entered the stage, open ones counted as still open (censored)")
@@ -42,13 +43,14 @@ def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
     """Expected revenue within the horizon from deals created after `now`, and its standard deviation (`sd`)."""
     start = now - dt.timedelta(days=RECENT_DAYS)
     created_recently = 0
-    from_creation: list[tuple[int, str]] = []
+    from_creation: list[Sample] = []
     recent_wins: list[float] = []
     all_wins: list[float] = []
+    since = observed_since(states, now)
     for s in states:
         if s.created is not None and start < s.created <= now:
             created_recently += 1
-        one = sample(s.created, s.outcome, s.closed_at, now)
+        one = sample(s.created, s.outcome, s.closed_at, now, since)
         if one is not None:
             from_creation.append(one)
         if s.outcome == "won" and s.closed_at is not None and s.closed_at <= now:
@@ -75,19 +77,22 @@ def _root_mean_square(values: list[float]) -> float:
     return top * math.sqrt(sum((v / top) ** 2 for v in values) / len(values)) if top else 0.0
 
 
-def combine(result: dict, new: dict, error_spread: float | None = None) -> dict:
+def combine(result: dict, new: dict, error_spread: float | None = None, factors: tuple[float, float] = (1.0, 1.0)) -> dict:
     """A method's result (its expected/p10/p90 are of the open deals) with the new part:
-    `existing`, `new`, and the total's expected/p10/p50/p90. `error_spread` (the RMS of
-    the method's past log errors) adds a relative error of that size to the variance."""
+    `existing`, `new`, and the total's expected/p10/p50/p90. `error_spread` (the spread
+    of the method's past log errors) adds a relative error of that size to the variance;
+    `factors` scale the existing and the new part (the calibration from past replays)."""
     existing = result.get("existing", result["expected"])
     if existing is None:
         return result
     sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
-    total = existing + new["expected"]
+    existing, sd_existing = existing * factors[0], sd_existing * factors[0]
+    new_expected, sd_new = new["expected"] * factors[1], new["sd"] * factors[1]
+    total = existing + new_expected
     # hypot, not the root of the squares: amounts up to the schema's 1e300 must not overflow
-    sd = math.hypot(sd_existing, new["sd"], (error_spread or 0.0) * total)
+    sd = math.hypot(sd_existing, sd_new, (error_spread or 0.0) * total)
     out = dict(result)
-    out.update(existing=round(existing, 2), new=new["expected"], expected=round(total, 2),
+    out.update(existing=round(existing, 2), new=round(new_expected, 2), expected=round(total, 2),
                p10=round(max(0.0, total - Z90 * sd), 2), p50=round(total, 2), p90=round(total + Z90 * sd, 2),
                existing_interval={"p10": result.get("p10"), "p90": result.get("p90")},
                past_error_spread=None if error_spread is None else round(error_spread, 4),

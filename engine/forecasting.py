@@ -14,10 +14,10 @@ import math
 from collections import Counter
 from typing import Any, Iterable, Iterator
 
-from .forecast_error import past_log_errors, spread
+from .forecast_error import calibrate, past_log_errors, replays
 from .forecast_parts import combine, new_part
 from .plugin_configs import method_options
-from .survival import WinCurve, sample
+from .survival import Sample, WinCurve, sample
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState, field_value, group_key, ratio, slim
 from .model import Workflow
@@ -57,7 +57,7 @@ class HistoryModel:
     field_counts: dict[str, dict[str, list[int]]] = dataclasses.field(default_factory=dict)  # field -> value -> [won, lost]
     sources: dict = dataclasses.field(default_factory=dict)
     prior_strength: float = PRIOR_STRENGTH
-    samples: dict[str, list[tuple[int, str]]] = dataclasses.field(default_factory=dict)  # stage -> (days, outcome)
+    samples: dict[str, list[Sample]] = dataclasses.field(default_factory=dict)  # stage -> (days, outcome)
     curves: dict[str, WinCurve] = dataclasses.field(default_factory=dict)  # stage -> censored win curve
 
     def prior(self, stage: str) -> float:
@@ -246,8 +246,11 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
     if not isinstance(result, dict) or any(k not in result for k in ("expected", "p10", "p50", "p90")):
         raise ForecastFailed(f"forecast method {method.name} returned no expected/p10/p50/p90")
     if "new" not in result and not data.options.get("existing_only"):  # add the deals not created yet
-        errors = past_log_errors(method, data, new_part)
-        result = combine(result, new_part(data.states, data.now, data.horizon_days), spread(errors))
-        result["past_log_errors"] = [round(e, 4) for e in errors]
+        rows = list(replays(method, data, new_part))
+        calibration = calibrate(rows)
+        result = combine(result, new_part(data.states, data.now, data.horizon_days), calibration.spread,
+                         (calibration.existing, calibration.new))
+        result["past_log_errors"] = [round(e, 4) for e in past_log_errors(rows)]
+        result["calibration"] = calibration.as_json()
     return {"method": method.name, "horizon_days": data.horizon_days,
             **{k: v for k, v in result.items() if k not in RESERVED_KEYS}}

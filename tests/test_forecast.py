@@ -348,8 +348,7 @@ def test_a_method_cannot_overwrite_the_keys_flowctl_sets(tmp_path):
 
 
 def test_past_error_widens_the_interval(tmp_path):
-    from flowctl.forecast_error import spread, state_then
-    assert spread([0.1]) is None and spread([0.3, -0.4]) == pytest.approx((0.125) ** 0.5)
+    from flowctl.forecast_error import state_then
     wf_path = setup(tmp_path, BACKTEST_DEALS)
     workflow, _ = load_workflow(str(wf_path), Plugins())
     now = dt.date(2026, 6, 30)

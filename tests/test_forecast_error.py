@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from flowctl.forecast_error import MIN_PAST_WINS, PAST_ORIGINS, REPLAY_STEP_DAYS, REPLAY_TRIALS, past_log_errors, \
-    replays, spread, state_then
+from flowctl.forecast_error import MIN_PAST_WINS, PAST_ORIGINS, REPLAY_STEP_DAYS, REPLAY_TRIALS, Calibration, \
+    calibrate, past_log_errors, replays, residual_spread, state_then
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 from flowctl.metrics import SlimState
 from flowctl.plugin_manager import Plugins
@@ -45,13 +45,69 @@ def maps(workflow):
             {s.id: s.forecast_category for s in open_stages}, open_stages[0].id)
 
 
-# ------------------------------------------------------------------ spread
+# ------------------------------------------------------------------ calibrate, residual_spread
+
+def _sd_spread(errors: list[float]) -> float:
+    n = len(errors)
+    mean = sum(errors) / n
+    variance = sum((e - mean) ** 2 for e in errors) / (n - 1)
+    return math.sqrt(variance * (1 + 1 / n) + mean * mean)
+
 
 @pytest.mark.parametrize("errors,expected", [
-    ([], None), ([0.5], None), ([0.3, -0.4], math.sqrt(0.125)), ([0.0, 0.0, 0.0], 0.0), ([1.0, 1.0], 1.0),
+    ([], None), ([0.5], 0.5 * math.sqrt(2)), ([-0.5], 0.5 * math.sqrt(2)), ([0.3, -0.4], _sd_spread([0.3, -0.4])),
+    ([0.0, 0.0, 0.0], 0.0), ([1.0, 1.0], 1.0), ([0.1, 0.2, 0.3, 0.2], _sd_spread([0.1, 0.2, 0.3, 0.2])),
 ])
-def test_spread_is_the_rms_of_two_or_more_errors(errors, expected):
-    assert spread(errors) == (None if expected is None else pytest.approx(expected))
+def test_the_residual_spread(errors, expected):
+    assert residual_spread(errors) == (None if expected is None else pytest.approx(expected))
+
+
+def _row(existing: float, new: float, actual_existing: float, actual_new: float) -> dict:
+    return {"expected": existing + new, "existing": existing, "new": new, "actual": actual_existing + actual_new,
+            "actual_existing": actual_existing}
+
+
+def test_no_replays_no_correction():
+    assert calibrate([]) == Calibration(1.0, 1.0, None, 0)
+
+
+@pytest.mark.parametrize("ratio", [0.5, 0.8, 1.25, 2.0])
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_replays_that_agree_correct_each_part_fully(ratio, n):
+    # existing always over by `ratio`, new always right: the factor undoes the first, leaves the second
+    cal = calibrate([_row(100.0 * ratio, 50.0, 100.0, 50.0) for _ in range(n)])
+    assert cal.existing == pytest.approx(1 / ratio) and cal.new == pytest.approx(1.0)
+    assert cal.spread == pytest.approx(0.0, abs=1e-9) and cal.replays == n
+
+
+@pytest.mark.parametrize("ratio", [0.5, 2.0])
+def test_one_replay_corrects_half_way_and_its_error_is_the_spread(ratio):
+    cal = calibrate([_row(100.0 * ratio, 50.0, 100.0, 50.0)])
+    assert cal.existing == pytest.approx(math.exp(-math.log(ratio) / 2)) and cal.new == 1.0
+    left = math.log(150.0 / (100.0 * ratio * cal.existing + 50.0))
+    assert cal.spread == pytest.approx(abs(left) * math.sqrt(2))
+
+
+@pytest.mark.parametrize("errors", [[0.5, -0.5], [0.6, -0.4, 0.1, -0.5], [1.0, -0.9]])
+def test_scattered_errors_are_not_corrected(errors):
+    # a mean within its own noise (se >= |mean|): no correction
+    rows = [_row(100.0, 50.0, 100.0 * math.exp(e), 50.0) for e in errors]
+    assert calibrate(rows).existing == 1.0
+
+
+def test_a_mean_a_little_beyond_its_noise_is_shrunk():
+    errors = [0.2, 0.6]  # mean 0.4, sd^2/n = 0.04: w = 1 - 0.04/0.16
+    cal = calibrate([_row(100.0, 50.0, 100.0 * math.exp(e), 50.0) for e in errors])
+    assert cal.existing == pytest.approx(math.exp(0.75 * 0.4))
+
+
+@pytest.mark.parametrize("row", [_row(0.0, 50.0, 100.0, 50.0), _row(100.0, 0.0, 100.0, 0.0),
+                                 _row(100.0, 50.0, 0.0, 0.0)])
+def test_a_part_forecast_or_won_as_nothing_has_no_log_error(row):
+    cal = calibrate([row, row])
+    assert (row["existing"] > 0 and row["actual_existing"] > 0) or cal.existing == 1.0
+    assert (row["new"] > 0 and row["actual"] > row["actual_existing"]) or cal.new == 1.0
+    assert calibrate([row]).as_json()["replays"] == 1
 
 
 # ------------------------------------------------------------------ state_then
@@ -120,6 +176,7 @@ def test_replays_a_month_apart_with_the_deals_as_they_stood(workflow):
     assert [r["origin"] for r in rows] == [_ago(HORIZON + REPLAY_STEP_DAYS * k).isoformat() for k in range(PAST_ORIGINS)]
     assert all(r["expected"] == 50.0 and r["existing"] == 40.0 and r["new"] == 10.0 for r in rows)
     assert all(r["actual"] == 50.0 and r["p10"] == r["p90"] == 50.0 for r in rows)
+    assert all(r["actual_existing"] == 50.0 for r in rows)  # each horizon's win was open at its date
     assert all(d.options["trials"] == REPLAY_TRIALS and d.horizon_days == HORIZON and d.store is None for d in seen)
     assert all(all(s.closed_at is None or s.closed_at <= d.now for s in d.states) for d in seen)  # no later facts
 
@@ -134,7 +191,6 @@ def test_too_few_past_wins_stop_the_replays(workflow, old_wins, count):
 def test_a_method_that_cannot_replay_has_no_past_error(workflow):
     data = ForecastInput(_history(MIN_PAST_WINS), workflow, NOW, HORIZON, None)
     assert list(replays(_method([], fail=True), data, _no_new)) == []
-    assert past_log_errors(_method([], fail=True), data, _no_new) == []
 
 
 def test_a_workflow_without_open_stages_has_no_replays(workflow):
@@ -153,4 +209,23 @@ def test_the_count_of_replays(workflow, count):
                                              (-10.0, [])])  # a forecast of nothing has no log error
 def test_past_log_errors(workflow, expected, errors):
     data = ForecastInput(_history(MIN_PAST_WINS), workflow, NOW, HORIZON, None)
-    assert past_log_errors(_method([], expected), data, _no_new) == pytest.approx(errors)
+    assert past_log_errors(replays(_method([], expected), data, _no_new)) == pytest.approx(errors)
+
+
+@pytest.mark.parametrize("seen_days,count", [(0, 0), (REPLAY_STEP_DAYS - 1, 0), (REPLAY_STEP_DAYS, 1),
+                                             (2 * REPLAY_STEP_DAYS, 2)])
+def test_a_replay_needs_a_step_of_closes_seen_before_it(workflow, seen_days, count):
+    # every past win closed within a few days: a replay date sees closes over `seen_days` at most
+    first = HORIZON + seen_days
+    wins = [_state(f"W{i}", {"prospect": first + 100, "closed": first - i % 2}, created=first + 100, outcome="won",
+                   closed=first - i % 2) for i in range(2 * MIN_PAST_WINS)]
+    data = ForecastInput(wins, workflow, NOW, HORIZON, None)
+    assert len(list(replays(_method([]), data, _no_new))) == count
+
+
+def test_a_deal_created_after_the_replay_date_is_not_existing_then(workflow):
+    data = ForecastInput(_history(MIN_PAST_WINS) + [
+        _state("N", {"prospect": HORIZON - 5, "closed": 2}, created=HORIZON - 5, outcome="won", closed=2, amount=7.0)],
+        workflow, NOW, HORIZON, None)
+    first = next(replays(_method([]), data, _no_new))
+    assert first["actual"] == 57.0 and first["actual_existing"] == 50.0

@@ -147,3 +147,22 @@ def test_amounts_up_to_the_schemas_limit_give_finite_intervals(amount):
     out = combine({"expected": amount, "p10": 0.0, "p90": 2 * amount}, part, error_spread=0.5)
     assert all(math.isfinite(out[k]) for k in ("p10", "p50", "p90", "expected"))
     assert out["p10"] <= out["p50"] <= out["p90"]
+
+
+def test_a_backlog_from_before_the_first_close_does_not_slow_new_deals():
+    # 50 deals created 200 days ago, all still open, and the first close only 20 days ago:
+    # their first 180 days were not observed, so the young deals decide the chance from creation
+    backlog = [_deal(200) for _ in range(50)]
+    young = [_deal(30, "won", 20), _deal(25, "won", 15), _deal(28, "lost", 18), _deal(10)]
+    with_backlog = new_part(backlog + young, NOW, 30)
+    assert with_backlog["win_chance_within_rest"] == pytest.approx(new_part(young, NOW, 30)["win_chance_within_rest"])
+
+
+@pytest.mark.parametrize("factors", [(1.0, 1.0), (0.5, 1.0), (1.0, 2.0), (0.8, 1.25)])
+def test_the_calibration_scales_each_part_and_its_spread(factors):
+    result = {"expected": 100.0, "p10": 80.0, "p50": 100.0, "p90": 120.0}
+    out = combine(result, NEW, factors=factors)
+    existing, new = 100.0 * factors[0], 50.0 * factors[1]
+    assert (out["existing"], out["new"], out["expected"]) == (existing, new, existing + new)
+    sd = math.hypot(40 / (2 * Z90) * factors[0], 20.0 * factors[1])
+    assert out["p90"] == round(existing + new + Z90 * sd, 2)
