@@ -31,11 +31,6 @@ def dead_pid() -> int:
     return proc.pid
 
 
-def test_no_store_yet_lists_no_runs(cli, project):
-    assert journal(cli, project) == []
-    assert not (project.root / "state.db").exists()  # looking creates nothing
-
-
 def test_an_ok_run_and_a_failed_one_newest_first(cli, project):
     project.deal("D1")
     cli("run", project.deals, *project.args("--now", "2026-01-03"))

@@ -174,13 +174,6 @@ def test_text_output_states_definitions(tmp_path):
     assert "bottleneck: proposed" in out
 
 
-def test_default_workflow_and_deals_folder(tmp_path, monkeypatch):
-    setup(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    code, out, _ = run("metrics", "--now", NOW, "--format", "json")
-    assert code == 0 and json.loads(out)["deals"] == 6
-
-
 DECLARED = [
     {"id": "alice-open", "kind": "count", "outcome": "open", "where": "deal.owner == 'alice@example.com'"},
     {"id": "win-by-owner", "kind": "win_rate", "group_by": "owner", "target": ">= 0.6"},
@@ -237,25 +230,6 @@ def test_compute_metrics_takes_a_one_pass_stream(tmp_path):
 
     results = compute_metrics(workflow, stream(), now)
     assert len(seen) == 6 and {r["id"] for r in results} >= {"win_rate", "conversion"}
-
-
-def test_deal_with_errors_is_reported_and_skipped(tmp_path):
-    bad = {"id": "BAD", "amount": "lots"}
-    wf = setup(tmp_path, deals=DEALS + [bad])
-    code, out, err = run("metrics", "-w", str(wf), "--now", NOW, "--format", "json")
-    assert code == 1
-    data = json.loads(out)
-    assert data["deals"] == 6 and data["errors"] and "BAD.yaml" in data["errors"][0]["file"]
-    code, out, err = run("metrics", "-w", str(wf), "--now", NOW)
-    assert code == 1 and "BAD.yaml" in err and "Traceback" not in err
-
-
-def test_bad_workflow_exits_2(tmp_path):
-    (tmp_path / "workflow.yaml").write_text("flowctl: 1\nstages: [{id: a}, {id: b, terminal: true}]\n"
-                                            "metrics: [{id: x, kind: nonsense}]\n")
-    (tmp_path / "deals").mkdir()
-    code, _, err = run("metrics", "-w", str(tmp_path / "workflow.yaml"))
-    assert code == 2 and "workflow.yaml:3" in err and "nonsense" in err
 
 
 def test_targets_and_days_helpers():

@@ -492,25 +492,6 @@ def test_an_action_may_queue_a_literal_body_as_action_context_documents(flowctl_
 
 # --------------------------------------------------------------------------- schemas
 
-def test_schema_includes_the_config_of_every_channel_and_action(cli):
-    from flowctl.plugins import console, notify_action, render_action, smtp, webhook
-
-    schema = json.loads(cli("schema", "workflow").stdout)
-    channels = schema["$defs"]["channel_configs"]
-    from flowctl.channel_settings import with_core_settings  # every channel also takes rate and max_attempts
-    assert {name: channels[name] for name in ("console", "smtp", "webhook")} == {
-        "console": with_core_settings(console.CONFIG_SCHEMA), "smtp": with_core_settings(smtp.CONFIG_SCHEMA),
-        "webhook": with_core_settings(webhook.CONFIG_SCHEMA)}
-    channel = schema["properties"]["channels"]["additionalProperties"]
-    assert {"console", "smtp", "webhook"} <= set(channel["properties"]["use"]["enum"])
-    assert {"if": {"properties": {"use": {"const": "smtp"}}}, "then": with_core_settings(smtp.CONFIG_SCHEMA)} in channel["allOf"]
-    actions = schema["$defs"]["action_params"]
-    assert actions["render"] == render_action.WITH_SCHEMA and actions["notify"] == notify_action.WITH_SCHEMA
-    job = schema["properties"]["stages"]["items"]["properties"]["jobs"]["items"]
-    assert {"render", "notify"} <= set(job["properties"]["uses"]["enum"])
-    local = json.loads(cli("--plugin", "fixture_plugins.flaky_action", "schema", "workflow").stdout)
-    assert local["$defs"]["action_params"]["flaky"] == {"type": "object"}
-
 
 # --------------------------------------------------------------------------- the example plugin, installed
 
