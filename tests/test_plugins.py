@@ -1,7 +1,7 @@
 """Plugins: loading and listing, broken and misnamed plugins, strict mode, disabling,
-local plugins, failures inside hooks, schemas of plugins' configs, the example
-third-party plugin (examples/flowctl-chat) installed for real, and the pytest fixtures
-flowctl ships for plugin authors (flowctl.testing).
+local plugins, failures inside hooks, and the example third-party plugin
+(examples/flowctl-chat) installed for real. The pytest fixtures flowctl ships for plugin
+authors are tests/test_testing.py's; the schema command's, tests/test_cli_schema.py's.
 
 Entry-point plugins are made without installing packages: a folder holding a module and
 a `<name>-<version>.dist-info` (METADATA + entry_points.txt) is enough for
@@ -18,7 +18,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import tomllib
 from pathlib import Path
 
@@ -468,31 +467,6 @@ def test_registration_hooks_are_called_once_per_command(cli, project, tmp_path, 
     assert {hook: calls.count(hook) for hook in set(calls)} == {hook: 1 for hook in set(calls)}
 
 
-def test_an_action_may_queue_a_literal_body_as_action_context_documents(flowctl_project, flowctl_run,
-                                                                       captured_notifications):
-    # hooktypes.ActionContext.notify is documented as notify(channel, to, subject, body); the
-    # the run's notify (engine/acting.py, _context) takes (channel, to, subject,
-    # template) and raises TypeError on body=, so the job fails.
-    flowctl_project.write_workflow(
-        f"""\
-        {DEFAULT_OVERLAY}
-        channels:
-          test: {{use: capture}}
-        stages:
-          - id: prospect
-            jobs:
-              - {{id: note, uses: notify_body, with: {{channel: test}}}}
-        """)
-    flowctl_project.deal("D1")
-    flowctl_run.plugins.append("fixture_plugins.notify_body_action")
-    flowctl_run()
-    [message] = captured_notifications
-    assert (message.subject, message.body) == ("Note on D1", "Literal text, {{ not a template }}")
-
-
-# --------------------------------------------------------------------------- schemas
-
-
 # --------------------------------------------------------------------------- the example plugin, installed
 
 CHAT_WORKFLOW = """\
@@ -585,157 +559,3 @@ def test_disabling_the_chat_plugin_makes_a_workflow_using_it_invalid(chat_plugin
     assert done.returncode == 2
     assert "no plugin provides the channel type 'chat'" in done.stdout + done.stderr
     assert "no plugin provides the action 'chat_post'" in done.stdout + done.stderr
-
-
-# --------------------------------------------------------------------------- flowctl.testing, the fixtures
-
-DEFAULT_OVERLAY = "flowctl: 1\n        name: fixture-test\n        extends: builtin:six-stage"
-
-
-def test_the_fixtures_are_registered_by_the_pytest11_entry_point(request):
-    assert "flowctl.testing" in {ep.value for ep in importlib.metadata.entry_points(group="pytest11")}
-    import flowctl.testing
-
-    assert request.config.pluginmanager.get_plugin("flowctl") is flowctl.testing
-
-
-def test_the_fixtures_work_in_a_fresh_test_suite_without_conftest(tmp_path):
-    (tmp_path / "test_mine.py").write_text(textwrap.dedent('''\
-        import pytest
-
-        CAPTURE = """
-        flowctl: 1
-        name: mine
-        extends: builtin:six-stage
-        channels: {out: {use: capture}}
-        notifications: [{on: job_overdue, channel: out}]
-        """
-
-
-        def test_default_project(flowctl_project, flowctl_run):
-            flowctl_project.deal("D1")
-            assert flowctl_run()["deals"][0]["stage"] == "prospect"
-
-
-        @pytest.mark.flowctl_workflow(CAPTURE)
-        def test_capture(flowctl_project, flowctl_run, flowctl_now, captured_notifications, flowctl_store):
-            flowctl_project.deal("D1", owner="ann@example.com")
-            flowctl_run()
-            flowctl_now.advance("8d")
-            flowctl_run()
-            assert [m.recipient for m in captured_notifications] == ["ann@example.com"]
-            assert flowctl_store.outbox(("sent",))[0].recipient == "ann@example.com"
-        '''))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
-
-
-def test_flowctl_project_and_run_default_to_a_six_stage_overlay(flowctl_project, flowctl_run, flowctl_now):
-    assert "extends: builtin:six-stage" in flowctl_project.workflow.read_text()
-    flowctl_project.deal("D1", name="First", amount=2500)
-    data = flowctl_run()
-    assert data.exit_code == 0 and data.stderr == ""
-    [deal] = data["deals"]
-    assert (deal["id"], deal["stage"], deal["entered_at"]) == ("D1", "prospect", flowctl_now.iso())
-    assert [(e["kind"], e["deal"]) for e in data["events"]] == [("stage_entered", "D1")]
-    assert flowctl_project.store_path.exists()
-
-
-def test_flowctl_now_moves_today(flowctl_project, flowctl_run, flowctl_now):
-    flowctl_project.deal("D1")  # created today: verify-prospect is due in 7 days
-    assert flowctl_run()["summary"]["events"] == {"stage_entered": 1}
-    flowctl_now.advance(7)
-    assert "job_overdue" not in flowctl_run()["summary"]["events"]
-    flowctl_now.advance("1d")
-    assert flowctl_run()["summary"]["events"] == {"job_overdue": 1}
-    assert flowctl_now.set("2026-03-01").isoformat() == flowctl_now.iso() == "2026-03-01"
-
-
-def test_flowctl_project_deal_rewrites_are_always_seen(flowctl_project, flowctl_run):
-    flowctl_project.deal("D1")
-    flowctl_run()
-    flowctl_project.deal("D1", jobs={"verify-prospect": "2026-01-05"})
-    data = flowctl_run()
-    assert data["deals"][0]["jobs"]["done"] == ["verify-prospect"]
-
-
-def test_flowctl_store_opens_the_projects_store(flowctl_project, flowctl_run, flowctl_store):
-    flowctl_project.deal("D1")
-    flowctl_project.deal("D2", jobs={"verify-prospect": "2026-01-05"})
-    flowctl_run()
-    records = flowctl_store.deals()
-    assert {d: r.stage for d, r in records.items()} == {"D1": "prospect", "D2": "qualified"}
-    assert [t.to_stage for t in flowctl_store.transitions("D2")] == ["qualified"]
-    assert len(flowctl_store.runs()) == 1
-
-
-def test_flowctl_run_expect_and_invoke(flowctl_project, flowctl_run):
-    (flowctl_project.deals / "bad.yaml").write_text("id: BAD\namount: lots\n")
-    data = flowctl_run(expect=1)
-    assert data.exit_code == 1 and "bad.yaml" in data["deals"][0]["file"]
-    with pytest.raises(AssertionError, match="exited 1, expected 0"):
-        flowctl_run()
-    status = flowctl_run.invoke("status", "-w", flowctl_project.workflow, "--store", flowctl_project.store_url,
-                                "--format", "json")
-    assert status.exit_code == 1  # the bad deal, again
-    assert "BAD" in {d["id"] for d in json.loads(status.stdout)["deals"]}
-
-
-CAPTURE_WORKFLOW = """\
-flowctl: 1
-name: capture-test
-extends: builtin:six-stage
-channels:
-  out: {use: capture}
-notifications:
-  - {on: stage_entered, channel: out, subject: "{{ deal.name }} is in {{ stage_name }}"}
-"""
-
-
-@pytest.mark.flowctl_workflow(CAPTURE_WORKFLOW)
-def test_captured_notifications_and_the_outbox(flowctl_project, flowctl_run, captured_notifications, flowctl_store):
-    flowctl_project.deal("D1", name="Fleet {{ 7*7 }}", owner="ann@example.com")
-    captured_notifications.fail = "receiver down"
-    data = flowctl_run()
-    assert data["summary"]["delivery_failed"] == 1 and len(captured_notifications) == 0
-    [kept] = flowctl_store.outbox(("failed",))
-    assert (kept.attempts, kept.last_error) == (1, "receiver down")
-    captured_notifications.fail = None
-    flowctl_run()
-    flowctl_run()
-    assert captured_notifications.subjects == ["Fleet {{ 7*7 }} is in Prospect"]
-    [message] = captured_notifications.to("ann@example.com")
-    assert message.channel == "out" and message.payload["deal"]["id"] == "D1"
-    assert captured_notifications.configs == [{"use": "capture"}]
-    assert captured_notifications.attempts == 2
-
-
-@pytest.mark.flowctl_workflow(CAPTURE_WORKFLOW)
-def test_the_capture_channel_exists_only_with_its_fixture(flowctl_project, flowctl_run):
-    flowctl_project.deal("D1")
-    data = flowctl_run(expect=2)
-    assert "no plugin provides the channel type 'capture'" in data.stderr
-
-
-class TestAPluginNotInstalledYet:
-    """Override `flowctl_plugins` to load a plugin module with --plugin."""
-
-    @pytest.fixture
-    def flowctl_plugins(self) -> list[str]:
-        return ["fixture_plugins.flaky_action"]
-
-    @pytest.mark.flowctl_workflow(f"""\
-        {DEFAULT_OVERLAY}
-        stages:
-          - id: prospect
-            jobs:
-              - {{id: auto, uses: flaky}}
-        """)
-    def test_it_runs(self, flowctl_project, flowctl_run, monkeypatch, tmp_path):
-        monkeypatch.setenv("FLAKY_LOG", str(tmp_path / "log"))
-        flowctl_project.deal("D1")
-        data = flowctl_run()
-        assert data["summary"]["actions_ok"] == 1
-        assert (tmp_path / "log").read_text() == "D1 auto\n"
