@@ -14,10 +14,14 @@ with the revenue won by the deals open at the replay date, `new` with the revenu
 deals created after it. Today's part is scaled by exp(w x mean past log(actual /
 forecast)), the mean over the n replays that scored the part, shrunk toward no
 correction by its own noise: w = max(0, 1 - (sd^2 / n) / mean^2) (positive-part
-James-Stein: errors that agree correct fully, scattered ones hardly), w = 1/2 for a
-single replay. The interval then uses the errors of the total left after that
-correction (their standard deviation widened by the uncertainty of the mean, x sqrt(1 +
-1/n), plus what is left of their mean), not their RMS with the whole bias in.
+James-Stein: errors that agree correct fully, scattered ones hardly). A part is
+corrected only when that would have helped in the replays themselves: each replay's
+error after the correction learned from the others (leave-one-out) must square-sum
+below the raw errors' — so one replay alone never corrects, and a part whose error
+changed sign over time is left alone. The interval uses the total's leave-one-out
+errors after the correction: their root mean square, scaled so that the interval is
+Student's t with n degrees of freedom (a spread known from few errors is uncertain),
+not the RMS of the raw errors with the whole bias in.
 
 A replay date is scored only when closes had been seen for at least a replay step
 before it: with less, its win curves came from a few days of closes (the first months
@@ -142,25 +146,49 @@ def _factor(errors: list[float]) -> float:
     return math.exp(max(0.0, 1 - variance / n / (mean * mean)) * mean)
 
 
+def _checked(errors: list[float | None]) -> list[float | None]:
+    """The errors a part's correction is learned from, or none at all when correcting
+    would not have helped: each replay's error after the correction the others give
+    (leave-one-out) must square-sum below its raw error's (so one replay never corrects)."""
+    scored = [(k, e) for k, e in enumerate(errors) if e is not None]
+    raw = sum(e * e for _, e in scored)
+    left = sum((e - math.log(_factor([x for j, x in scored if j != k]))) ** 2 for k, e in scored)
+    return errors if scored and left < raw else [None] * len(errors)
+
+
 def calibrate(rows: list[dict]) -> Calibration:
-    """Per-part factors and the residual spread from the replays (see the module's docstring)."""
-    existing = [e for r in rows if (e := _log_ratio(r["actual_existing"], r["existing"])) is not None]
-    new = [e for r in rows if (e := _log_ratio(r["actual"] - r["actual_existing"], r["new"])) is not None]
-    f_existing, f_new = _factor(existing), _factor(new)
-    residuals = [e for r in rows
-                 if (e := _log_ratio(r["actual"], r["existing"] * f_existing + r["new"] * f_new)) is not None]
+    """Per-part factors and the spread of the error left after them (see the module's docstring)."""
+    existing = _checked([_log_ratio(r["actual_existing"], r["existing"]) for r in rows])
+    new = _checked([_log_ratio(r["actual"] - r["actual_existing"], r["new"]) for r in rows])
+
+    def factors(skip: int | None) -> tuple[float, float]:
+        return (_factor([e for k, e in enumerate(existing) if k != skip and e is not None]),
+                _factor([e for k, e in enumerate(new) if k != skip and e is not None]))
+
+    residuals = []
+    for k, r in enumerate(rows):  # each replay forecast with the factors the others give: an honest error
+        f_existing, f_new = factors(k)
+        if (e := _log_ratio(r["actual"], r["existing"] * f_existing + r["new"] * f_new)) is not None:
+            residuals.append(e)
+    f_existing, f_new = factors(None)
     return Calibration(f_existing, f_new, residual_spread(residuals), len(rows))
 
 
+# Student's t 0.9 quantile for 1..10 degrees of freedom (beyond: the Cornish-Fisher expansion)
+T90 = (3.0777, 1.8856, 1.6377, 1.5332, 1.4759, 1.4398, 1.4149, 1.3968, 1.3830, 1.3722)
+
+
+def t90(df: int) -> float:
+    if df <= len(T90):
+        return T90[df - 1]
+    return Z90 + (Z90 ** 3 + Z90) / (4 * df)
+
+
 def residual_spread(residuals: list[float]) -> float | None:
-    """The relative error to expect today from the errors left after the correction:
-    sqrt(sd^2 x (1 + 1/n) + mean^2) (what is left of the bias stays in); one residual:
-    its size, x sqrt(2) (the same with sd taken as that size); none: None."""
+    """The relative error to expect today from n past errors: their root mean square,
+    x t90(n) / z90, so that z90 x spread is the 0.9 quantile of Student's t with n
+    degrees of freedom (a scale known from few errors is uncertain); None without any."""
     n = len(residuals)
     if n == 0:
         return None
-    if n == 1:
-        return abs(residuals[0]) * math.sqrt(2)
-    mean = sum(residuals) / n
-    variance = sum((e - mean) ** 2 for e in residuals) / (n - 1)
-    return math.sqrt(variance * (1 + 1 / n) + mean * mean)
+    return math.sqrt(sum(e * e for e in residuals) / n) * t90(n) / Z90

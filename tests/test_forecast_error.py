@@ -7,7 +7,7 @@ import math
 import pytest
 
 from flowctl.forecast_error import MIN_PAST_WINS, PAST_ORIGINS, REPLAY_STEP_DAYS, REPLAY_TRIALS, Calibration, \
-    calibrate, past_log_errors, replays, residual_spread, state_then
+    Z90, calibrate, past_log_errors, replays, residual_spread, state_then, t90
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 from flowctl.metrics import SlimState
 from flowctl.plugin_manager import Plugins
@@ -47,19 +47,20 @@ def maps(workflow):
 
 # ------------------------------------------------------------------ calibrate, residual_spread
 
-def _sd_spread(errors: list[float]) -> float:
-    n = len(errors)
-    mean = sum(errors) / n
-    variance = sum((e - mean) ** 2 for e in errors) / (n - 1)
-    return math.sqrt(variance * (1 + 1 / n) + mean * mean)
+def _scaled_rms(errors: list[float]) -> float:
+    return math.sqrt(sum(e * e for e in errors) / len(errors)) * t90(len(errors)) / Z90
 
 
-@pytest.mark.parametrize("errors,expected", [
-    ([], None), ([0.5], 0.5 * math.sqrt(2)), ([-0.5], 0.5 * math.sqrt(2)), ([0.3, -0.4], _sd_spread([0.3, -0.4])),
-    ([0.0, 0.0, 0.0], 0.0), ([1.0, 1.0], 1.0), ([0.1, 0.2, 0.3, 0.2], _sd_spread([0.1, 0.2, 0.3, 0.2])),
-])
-def test_the_residual_spread(errors, expected):
-    assert residual_spread(errors) == (None if expected is None else pytest.approx(expected))
+@pytest.mark.parametrize("errors", [[0.5], [-0.5], [0.3, -0.4], [0.0, 0.0, 0.0], [1.0, 1.0], [0.1, 0.2, 0.3, 0.2],
+                                    [0.1] * 12])
+def test_the_residual_spread_is_the_rms_as_students_t(errors):
+    assert residual_spread(errors) == pytest.approx(_scaled_rms(errors))
+    assert residual_spread([]) is None
+
+
+def test_few_errors_widen_more():
+    assert t90(1) > t90(2) > t90(4) > t90(10) > t90(11) > t90(100) > Z90
+    assert t90(1) == pytest.approx(3.0777) and t90(30) == pytest.approx(1.3104, abs=2e-3)
 
 
 def _row(existing: float, new: float, actual_existing: float, actual_new: float) -> dict:
@@ -76,16 +77,24 @@ def test_no_replays_no_correction():
 def test_replays_that_agree_correct_each_part_fully(ratio, n):
     # existing always over by `ratio`, new always right: the factor undoes the first, leaves the second
     cal = calibrate([_row(100.0 * ratio, 50.0, 100.0, 50.0) for _ in range(n)])
-    assert cal.existing == pytest.approx(1 / ratio) and cal.new == pytest.approx(1.0)
-    assert cal.spread == pytest.approx(0.0, abs=1e-9) and cal.replays == n
+    assert cal.existing == pytest.approx(1 / ratio) and cal.new == pytest.approx(1.0) and cal.replays == n
+    # each replay's error with the others' correction: the others agree, so none is left (with one other: half)
+    left = 0.0 if n > 2 else math.log(150.0 / (100.0 * ratio * math.exp(-math.log(ratio) / 2) + 50.0))
+    assert cal.spread == pytest.approx(_scaled_rms([left] * n), abs=1e-9)
 
 
 @pytest.mark.parametrize("ratio", [0.5, 2.0])
-def test_one_replay_corrects_half_way_and_its_error_is_the_spread(ratio):
+def test_one_replay_corrects_nothing_and_its_error_is_the_spread(ratio):
     cal = calibrate([_row(100.0 * ratio, 50.0, 100.0, 50.0)])
-    assert cal.existing == pytest.approx(math.exp(-math.log(ratio) / 2)) and cal.new == 1.0
-    left = math.log(150.0 / (100.0 * ratio * cal.existing + 50.0))
-    assert cal.spread == pytest.approx(abs(left) * math.sqrt(2))
+    assert (cal.existing, cal.new) == (1.0, 1.0)
+    assert cal.spread == pytest.approx(_scaled_rms([math.log(150.0 / (100.0 * ratio + 50.0))]))
+
+
+@pytest.mark.parametrize("errors", [[0.5, 0.1, -0.3], [-0.4, 0.0, 0.3, 0.1]])
+def test_an_error_that_changed_over_time_is_not_corrected(errors):
+    # the correction learned from the other replays would have made each one worse
+    rows = [_row(100.0, 50.0, 100.0 * math.exp(e), 50.0) for e in errors]
+    assert calibrate(rows).existing == 1.0
 
 
 @pytest.mark.parametrize("errors", [[0.5, -0.5], [0.6, -0.4, 0.1, -0.5], [1.0, -0.9]])
