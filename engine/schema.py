@@ -92,6 +92,27 @@ def _bounded_numbers(schema: Any) -> Any:
     return schema
 
 
+def _declares_integer(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        kinds = schema.get("type")
+        if kinds == "integer" or (isinstance(kinds, list) and "integer" in kinds):
+            return True
+        return any(_declares_integer(v) for v in schema.values())
+    return isinstance(schema, list) and any(_declares_integer(v) for v in schema)
+
+
+def _has_integral_float(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    if depth > 64:  # deeper than any schema looks: the explainer's own guard answers then
+        return True
+    if isinstance(value, dict):
+        return any(_has_integral_float(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_integral_float(v, depth + 1) for v in value)
+    return False
+
+
 class SchemaValidator:
     """Fast yes/no check, and full positioned explanations only when the answer is no.
     Both read the same schema with the same regex and number semantics, and format
@@ -102,10 +123,13 @@ class SchemaValidator:
         self.schema = schema = _bounded_numbers(copy.deepcopy(schema))
         self._fast = jsonschema_rs.validator_for(schema, validate_formats=True)
         self._slow: Any = None
+        self._integers = _declares_integer(schema)
 
     def is_valid(self, instance: Any) -> bool:
         try:
-            if self._fast.is_valid(instance):
+            # JSON Schema's data model takes 2.0 for an integer, YAML and the explainer do
+            # not: with an integral float about, the explainer answers alone.
+            if self._fast.is_valid(instance) and not (self._integers and _has_integral_float(instance)):
                 return True
         except (ValueError, TypeError, OverflowError):
             pass  # values JSON cannot hold (huge ints, odd types)
