@@ -163,11 +163,12 @@ def test_the_backlog_without_capacity_has_no_projection() -> None:
         "  backlog = won orders not completed", "  intake: 110 EUR/week (measured)", "  no --capacity given: no projection"]
 
 
-@pytest.mark.parametrize("change,trend", [(10.0, "grows by 10"), (-2.5, "shrinks by 2.50"), (0.0, "holds by 0")])
+@pytest.mark.parametrize("change,trend", [(10.0, "grows by 10 a week"), (-2.5, "shrinks by 2.50 a week (never below 0)"),
+                                          (0.0, "holds: intake and capacity are equal")])
 def test_the_backlog_projection_says_where_it_goes(change: float, trend: str) -> None:
     report = {**BACKLOG, "unit": "orders", "capacity_per_week": 100.0, "weekly_change": change,
               "projection": [{"week": 1, "date": "2026-04-07", "backlog": 1510.0}]}
     lines = analytics.format_backlog(report, "EUR")
     assert lines[2] == "  intake: 110 order(s)/week (measured)"
-    assert lines[3] == f"  capacity 100 order(s)/week: the backlog {trend} a week (never below 0)"
+    assert lines[3] == f"  capacity 100 order(s)/week: the backlog {trend}"
     assert lines[4:] == ["  week   1  2026-04-07  1,510"]

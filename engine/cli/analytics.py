@@ -268,9 +268,9 @@ def format_backlog(r: dict, currency: str) -> list[str]:
         out.append("  no --capacity given: no projection")
         return out
     change = r["weekly_change"]
-    trend = "grows" if change > 0 else "shrinks" if change < 0 else "holds"
-    out.append(f"  capacity {num(r['capacity_per_week'])} {unit}/week: the backlog {trend} by {num(abs(change))} a week "
-               "(never below 0)")
+    trend = (f"grows by {num(change)} a week" if change > 0 else f"shrinks by {num(-change)} a week (never below 0)"
+             if change < 0 else "holds: intake and capacity are equal")
+    out.append(f"  capacity {num(r['capacity_per_week'])} {unit}/week: the backlog {trend}")
     out += [f"  week {p['week']:3}  {p['date']}  {num(p['backlog'])}" for p in r["projection"]]
     return out
 
