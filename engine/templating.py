@@ -77,6 +77,12 @@ def _where(exc: BaseException, top: str | None) -> tuple[int | None, str | None,
     return line, other, other_line
 
 
+class OutsideLink(jinja2.TemplateNotFound):
+    """A template whose real path is outside the folder it was found in: no template."""
+
+    WHY = "a link to a file outside the template folders"
+
+
 class ContainedLoader(jinja2.FileSystemLoader):
     """FileSystemLoader that refuses a template whose real path (symlinks followed) is
     outside the folder it was found in: a link in templates/ to /etc/passwd or to
@@ -86,7 +92,7 @@ class ContainedLoader(jinja2.FileSystemLoader):
         source, filename, uptodate = super().get_source(environment, template)
         real = os.path.realpath(filename)
         if not any(real.startswith(os.path.join(os.path.realpath(folder), "")) for folder in self.searchpath):
-            raise jinja2.TemplateNotFound(f"{template} (a link to a file outside the template folders)")
+            raise OutsideLink(template, f"{template} ({OutsideLink.WHY})")
         return source, filename, uptodate
 
 
@@ -147,6 +153,8 @@ class Templates:
             message = f"template {name} failed: {message}"
         if any(_leaves_folder(n) for n in missing):
             message += " (template names cannot leave their folder: no '..', no absolute path)"
+        if isinstance(exc, OutsideLink):
+            message += f" ('{exc.name}' is {OutsideLink.WHY})"
         line = _where(exc, template.filename)[0] if template is not None else None
         return BrokenTemplate(Diagnostic(name, message, line=line, column=1 if line else None))
 

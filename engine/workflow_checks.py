@@ -106,6 +106,8 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
     """Templates the workflow names exist, and inline ones (subject, to) parse."""
     import jinja2
 
+    from .templating import OutsideLink  # here, as jinja2: loading a workflow without templates stays light
+
     def exists(element: dict, key: str, name: Any, syntax: bool = True) -> None:
         """A notification's template must exist and parse (else every message fails);
         an action's must exist (a broken one fails the action, reported per deal)."""
@@ -118,7 +120,8 @@ def check_templates(merged: dict, loaded: Loaded, templates: Any) -> None:
                 _check_template_tree(templates.env.parse(source), element, key, f"template '{name}'")
         except jinja2.TemplateNotFound as exc:
             if exc.name == name:
-                loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'})")
+                why = f": it is {OutsideLink.WHY}" if isinstance(exc, OutsideLink) else ""
+                loaded.error(where(element, key), f"no template named '{name}' (looked in {', '.join(templates.folders) or 'no folder'}){why}")
             elif syntax:
                 loaded.error(where(element, key), f"template '{name}' includes '{exc.name}', which does not exist")
         except jinja2.TemplateSyntaxError as exc:

@@ -201,3 +201,14 @@ def test_an_expression_reaching_internals_is_one_problem(tmp_path, expression, r
 def test_an_internal_does_not_hide_an_unknown_field_beside_it(tmp_path):
     lines = wf(tmp_path, A + "    gates: [{id: g, when: 'deal.__class__ and deal.scroe > 1'}]\n" + TERMINAL)
     assert len(lines) == 2 and "is refused" in lines[0] and "deal field 'scroe'" in lines[1], lines
+
+
+def test_a_template_that_links_out_of_its_folder_is_said_so(tmp_path, tmp_path_factory):
+    """Not "includes a template that does not exist": the template named is the link."""
+    outside = tmp_path_factory.mktemp("outside") / "secret.txt"
+    outside.write_text("secret")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "link.txt.j2").symlink_to(outside)
+    [line] = wf(tmp_path, "notifications:\n  - {on: deal_won, channel: console, template: link.txt.j2}\n" + A + TERMINAL)
+    assert line.startswith("wf.yaml:4:48: error: no template named 'link.txt.j2' (looked in ")
+    assert line.endswith("): it is a link to a file outside the template folders [$.notifications[0].template]")
