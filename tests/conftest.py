@@ -14,6 +14,7 @@ from click.testing import Result
 from flowctl.testing import invoke_cli
 
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
+from shared_data import MAVEN, import_maven_once  # noqa: E402
 
 WORKFLOW = """\
 flowctl: 1
@@ -96,3 +97,16 @@ def cli() -> Callable[..., Result]:
     """`cli(*args, cwd=, env=, input=)`: the CLI in-process, the runner of flowctl.testing
     (the one its `flowctl_run` fixture uses)."""
     return invoke_cli
+
+
+@pytest.fixture(scope="session")
+def maven_import(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Maven CRM export imported with examples/maven's map, once for the whole session
+    (every xdist worker's tests read the same folder): workflow.yaml, map.yaml, deals/.
+    Read-only: a test that writes there works on a copy."""
+    if not (MAVEN / "sales_pipeline.csv").is_file():
+        pytest.skip(f"Maven data set not found at {MAVEN} (set FLOWCTL_MAVEN_DIR)")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # the workers' temporary folders share a parent; without xdist the session's own folder
+    root = tmp_path_factory.getbasetemp() if worker is None else tmp_path_factory.getbasetemp().parent
+    return import_maven_once(root, worker or "main")

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import json
 import os
-import shutil
 import statistics
 from pathlib import Path
 
@@ -26,6 +25,7 @@ DATA = Path(__file__).parent / "data" / "analytics"
 from shared_data import MAVEN  # noqa: E402
 PIPELINE = MAVEN / "sales_pipeline.csv"
 NOW = "2017-12-31"
+pytestmark = pytest.mark.xdist_group("maven-metrics")  # one worker computes maven_metrics (scripts/test: --dist loadgroup)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -38,17 +38,9 @@ def run(*args: str) -> tuple[int, str, str]:
 # ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def maven(tmp_path_factory) -> Path:
-    if not PIPELINE.is_file():
-        pytest.skip(f"Maven data set not found at {MAVEN} (set FLOWCTL_MAVEN_DIR)")
-    folder = tmp_path_factory.mktemp("maven")
-    for name in ("workflow.yaml", "map.yaml"):
-        shutil.copy(EXAMPLE / name, folder / name)
-    code, out, err = run("import", str(PIPELINE), "--map", str(folder / "map.yaml"), "-w", str(folder / "workflow.yaml"),
-                         "-o", str(folder / "deals"))
-    assert code == 0, err
-    assert "imported 8800 deal(s)" in out
-    return folder
+def maven(maven_import) -> Path:
+    """conftest's one import of the session (it checks the import said 8800 deals); read-only."""
+    return maven_import
 
 
 @pytest.fixture(scope="module")

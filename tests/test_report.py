@@ -27,7 +27,6 @@ from flowctl.workflow import load_workflow
 from flowctl.testing import invoke_cli as invoke  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-from shared_data import MAVEN as MAVEN_DATA  # noqa: E402
 NOW = "2026-11-23"  # the init example's deals are dated around this day
 SVG = re.compile(r"<svg\b[^>]*>", re.S)
 
@@ -574,17 +573,9 @@ def test_an_empty_pipeline_renders(project, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def maven(tmp_path_factory) -> Path:
-    if not (MAVEN_DATA / "sales_pipeline.csv").exists():
-        pytest.skip("the Maven CRM data set is not here")
-    folder = tmp_path_factory.mktemp("maven")
-    for name in ("workflow.yaml", "map.yaml"):
-        (folder / name).write_text((ROOT / "examples" / "maven" / name).read_text("utf-8"))
-    (folder / "products.csv").write_text((MAVEN_DATA / "products.csv").read_text("utf-8"))
-    result = invoke("import", MAVEN_DATA / "sales_pipeline.csv", "--map", folder / "map.yaml", "-w",
-                    folder / "workflow.yaml", "-o", folder / "deals")
-    assert result.exit_code == 0, result.output
-    return folder
+def maven(maven_import) -> Path:
+    """conftest's one import of the session; read-only (the reports go to tmp_path)."""
+    return maven_import
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "de"])
