@@ -25,7 +25,9 @@ RECENT_DAYS = 90  # "recent" creation rate and won values: the last quarter befo
 Z90 = 1.2815515655446004
 NEW_NOTE = (f"new: deals created per day over the last {RECENT_DAYS} days x P(won within the rest of the horizon "
             "after creation; censored, from past deals, counted from the first close on) x mean value of wins closed over the last "
-            f"{RECENT_DAYS} days (else all wins); Poisson count, variance = count x mean(value^2)")
+            f"{RECENT_DAYS} days (else all wins); Poisson count, variance = count x mean(value^2), plus the "
+            "uncertainty of the three factors from their counts (1/creations + 1/wins learned from + the value's "
+            "relative variance / wins valued, times expected^2)")
 EXISTING_NOTE = ("existing: sum over open deals of amount x P(won within the horizon | stage, days in it), "
                  "learned from every deal that entered the stage, open ones counted as still open (censored)")
 
@@ -64,10 +66,25 @@ def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
     values = recent_wins or all_wins
     mean = sum(values) / len(values) if values else 0.0
     wins = rate * horizon * chance
-    return {"expected": round(wins * mean, 2), "sd": math.sqrt(wins) * _root_mean_square(values),
+    expected = wins * mean
+    # hypot: amounts up to the schema's 1e300 must not overflow
+    sd = math.hypot(math.sqrt(wins) * _root_mean_square(values),
+                    expected * _parameter_error(created_recently, sum(1 for o in from_creation if o[1] == "won"), values, mean))
+    return {"expected": round(expected, 2), "sd": sd,
             "created_per_day": round(rate, 4),
             "win_chance_within_rest": round(chance, 4), "mean_won_value": round(mean, 2),
             "expected_new_wins": round(wins, 2), "definition": NEW_NOTE}
+
+
+def _parameter_error(created: int, wins: int, values: list[float], mean: float) -> float:
+    """Relative standard error of rate x chance x value from the counts they come from:
+    the creations counted (Poisson), the wins the chance was learned from (Poisson, as
+    for a small chance) and the mean of the won values (sd / sqrt(n))."""
+    if not created or not wins or not values or not mean:
+        return 0.0
+    n = len(values)
+    spread = sum(((v - mean) / mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return math.sqrt(1 / created + 1 / wins + spread / n)
 
 
 def _root_mean_square(values: list[float]) -> float:

@@ -251,6 +251,6 @@ def run_method(method: ForecastMethod, data: ForecastInput) -> dict:
         result = combine(result, new_part(data.states, data.now, data.horizon_days), calibration.spread,
                          (calibration.existing, calibration.new))
         result["past_log_errors"] = [round(e, 4) for e in past_log_errors(rows)]
-        result["calibration"] = calibration.as_json()
+        result["replay_calibration"] = calibration.as_json()
     return {"method": method.name, "horizon_days": data.horizon_days,
             **{k: v for k, v in result.items() if k not in RESERVED_KEYS}}

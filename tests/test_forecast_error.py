@@ -238,3 +238,14 @@ def test_a_deal_created_after_the_replay_date_is_not_existing_then(workflow):
         workflow, NOW, HORIZON, None)
     first = next(replays(_method([]), data, _no_new))
     assert first["actual"] == 57.0 and first["actual_existing"] == 50.0
+
+
+def test_run_method_scales_the_part_its_replays_overforecast(workflow):
+    from flowctl.forecasting import run_method
+    # every replay forecast 90 of existing revenue where its open deal won 50: today's 90 is scaled to 50
+    data = ForecastInput(_history(MIN_PAST_WINS), workflow, NOW, HORIZON, None, {})
+    out = run_method(_method([], 90.0), data)
+    assert out["replay_calibration"]["replays"] == PAST_ORIGINS
+    assert out["replay_calibration"]["existing_factor"] == pytest.approx(50 / 90, abs=1e-4)
+    assert out["existing"] == pytest.approx(50.0) and out["past_log_errors"] != []
+    assert out["existing_interval"] == {"p10": 90.0, "p90": 90.0}  # the method's own, as it gave it

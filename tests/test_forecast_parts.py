@@ -73,7 +73,19 @@ def test_rate_chance_and_value_are_combined():
     wins = 8 / RECENT_DAYS * 30 * 28 / 30
     assert part["expected_new_wins"] == round(wins, 2)
     assert part["expected"] == round(wins * 1000, 2)
-    assert part["sd"] == pytest.approx(math.sqrt(wins * 1000 ** 2))  # Poisson: variance = count x mean(value^2)
+    # Poisson: variance = count x mean(value^2); plus 1/8 creations and 1/9 wins learned from (values all alike)
+    assert part["sd"] == pytest.approx(math.sqrt(wins * 1000 ** 2 + (wins * 1000) ** 2 * (1 / 8 + 1 / 9)))
+
+
+@pytest.mark.parametrize("copies", [4, 16])
+def test_more_history_means_less_relative_error(copies):
+    # the same shares and values from `copies` times as many deals: rate, chance and value are known better
+    one = [_deal(c, "won" if c % 20 else "lost", c - 2, amount=float(c)) for c in range(10, 91, 5)]
+    fewer, more = new_part(one, NOW, 30), new_part(one * copies, NOW, 30)
+    assert more["win_chance_within_rest"] == fewer["win_chance_within_rest"]
+    assert more["sd"] / more["expected"] < fewer["sd"] / fewer["expected"]
+    # the count's own spread alone would shrink as 1/sqrt(copies); the factors' error too, so no more than that
+    assert more["sd"] / more["expected"] == pytest.approx(fewer["sd"] / fewer["expected"] / math.sqrt(copies), rel=0.05)
 
 
 @pytest.mark.parametrize("created", [0, RECENT_DAYS, RECENT_DAYS + 1, -5, None])
