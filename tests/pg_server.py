@@ -12,6 +12,7 @@ import functools
 import os
 import secrets
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
@@ -63,5 +64,21 @@ def fresh_database(base_url: str) -> Iterator[str]:
     try:
         yield url
     finally:
-        with psycopg.connect(base_url, autocommit=True) as admin:
-            admin.execute(drop)
+        _drop(base_url, drop)
+
+
+def _drop(base_url: str, drop: str) -> None:
+    """DROP ... WITH (FORCE) ends the other sessions on the database, but not an autovacuum
+    worker that happens to be in it (only a superuser may): that refusal is retried until
+    the worker is done, a moment later."""
+    import psycopg
+
+    for attempt in range(50):
+        try:
+            with psycopg.connect(base_url, autocommit=True) as admin:
+                admin.execute(drop)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
