@@ -2,8 +2,10 @@
 temporary git repositories laid out as `flowctl init` lays them out.
 
 pre-commit installs this repository into a virtualenv of its own (`language: python`),
-as a user's machine would; `try-repo` does so on every call, so the other checks use one
-store for the module (`pre-commit run` with a config naming the same snapshot).
+as a user's machine would (15-25 s here). `try-repo` does so on every call, into a store of
+its own, so it runs once (the documented `try-repo --all-files`); the other checks share one
+store for the module, installed once: `pre-commit run` with the config try-repo would write
+(this snapshot, both hooks), which is what try-repo runs.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from flowctl.testing import invoke_cli as invoke
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_TIMEOUT = 900  # a first install downloads flowctl's dependencies
+pytestmark = pytest.mark.xdist_group("pre-commit-store")  # one worker installs the store once (scripts/test)
 GIT = ["git", "-c", "user.name=flowctl tests", "-c", "user.email=tests@flowctl.invalid", "-c", "commit.gpgsign=false",
        "-c", "init.defaultBranch=main"]
 
@@ -89,10 +92,11 @@ def test_try_repo_passes_a_good_repository(hook_repo, sales_repo, tmp_path):
     assert done.stdout.count("Passed") == 2  # both hooks ran and passed
 
 
-def test_try_repo_refuses_a_bad_deal_with_its_position(hook_repo, sales_repo, tmp_path):
+def test_a_bad_deal_is_refused_with_its_position(hook_repo, sales_repo, store):
+    configure(sales_repo, hook_repo)
     shutil.copy(sales_repo / "deals-to-fix" / "ACME-2026-099.yaml", sales_repo / "deals" / "ACME-2026-099.yaml")
     git(sales_repo, "add", "deals")
-    done = pre_commit(sales_repo, "try-repo", str(hook_repo[0]), "--ref", hook_repo[1], home=tmp_path / "home")
+    done = pre_commit(sales_repo, "run", home=store)
     assert done.returncode == 1, done.stdout + done.stderr
     # a misspelt job is a warning; the hooks validate --strict, so the commit is refused
     assert "deals/ACME-2026-099.yaml:14:3: warning: unknown job 'verfy-prospect'" in done.stdout
