@@ -144,7 +144,7 @@ class WebhookSession:
 
     def send(self, message: Message) -> None:
         body = body_bytes(message)
-        headers = {**self.headers, "X-Flowctl-Key": _header_value("X-Flowctl-Key", message.key),
+        headers = {**self.headers, "X-Flowctl-Key": key_header(message.key),
                    "Content-Length": str(len(body))}
         if (secret := _secret(self.config, "secret")) is not None:
             headers["X-Flowctl-Signature"] = signature(secret, body)
@@ -204,6 +204,18 @@ def _headers(config: dict, parts: urllib.parse.SplitResult) -> dict[str, str]:
         password = urllib.parse.unquote(parts.password or "")
         headers["Authorization"] = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     return headers
+
+
+_ASCII_BUT_PERCENT = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def key_header(key: str) -> str:
+    """The outbox key as the `X-Flowctl-Key` value. A header carries ASCII, and a key holds
+    the deal id, which may be `Д-1` or `客户-1`: a key that is not ASCII is sent with its
+    other characters (and `%`) percent-encoded as UTF-8; the body's `key` is the key as is."""
+    if key.isascii():
+        return _header_value("X-Flowctl-Key", key)
+    return urllib.parse.quote(key, safe=_ASCII_BUT_PERCENT)
 
 
 def _header_value(name: str, value: str) -> str:

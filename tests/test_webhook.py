@@ -321,3 +321,18 @@ def test_the_channel_type_is_registered_as_webhook_with_sessions() -> None:
     (channel,) = webhook.flowctl_channel_types()
     assert (channel.name, channel.send, channel.open, channel.config_schema) == (
         "webhook", webhook.send, webhook.open_session, webhook.CONFIG_SCHEMA)
+
+
+
+@pytest.mark.parametrize("key,header", [
+    ("ACME-1|won|rule-0|chat|a@example.com", "ACME-1|won|rule-0|chat|a@example.com"),  # ASCII: as it is
+    ("100%-deal|won", "100%-deal|won"),
+    ("Д-1:deal_won|0|chat|", "%D0%94-1:deal_won|0|chat|"), ("客户-1|won", "%E5%AE%A2%E6%88%B7-1|won"),
+    ("Jörg 100%|won", "J%C3%B6rg 100%25|won"),
+])
+def test_any_deal_ids_message_is_delivered_with_its_key_in_an_ascii_header(key: str, header: str) -> None:
+    with webhook_server() as server:
+        webhook.send(hook_config(server.url), message(key=key))
+    [request] = server.requests
+    assert request.headers["x-flowctl-key"] == header and request.json()["key"] == key
+    assert urllib.parse.unquote(header) == key or key.isascii()
