@@ -328,3 +328,24 @@ def test_the_channel_type_is_registered_as_smtp_with_sessions() -> None:
     (channel,) = smtp.flowctl_channel_types()
     assert (channel.name, channel.send, channel.open, channel.config_schema) == (
         "smtp", smtp.send, smtp.open_session, smtp.CONFIG_SCHEMA)
+
+
+@pytest.mark.parametrize("recipient,sender", [("Jörg Müller <j@example.com>", "ops@example.com"),
+                                              ("j@example.com", "Sälës Öps <ops@example.com>")])
+def test_non_ascii_names_and_subjects_are_encoded_for_any_server(recipient: str, sender: str) -> None:
+    with smtp_server() as server:
+        smtp.send(smtp_config(server.port, **{"from": sender}), message(recipient=recipient, subject="Größe ✓"))
+    [mail] = server.mails
+    assert (mail.rcpt_tos, mail.message["To"], mail.message["From"], mail.message["Subject"]) == (
+        ["j@example.com"], recipient, sender, "Größe ✓")
+    assert mail.data.isascii()  # encoded words: no SMTPUTF8 needed
+
+
+@pytest.mark.parametrize("recipient,sender", [("jörg@example.com", "ops@example.com"),
+                                              ("j@bücher.example", "ops@example.com"),
+                                              ("j@example.com", "öps@example.com")])
+def test_a_non_ascii_address_needs_a_server_offering_smtputf8(recipient: str, sender: str) -> None:
+    with smtp_server() as server:  # aiosmtpd does not offer SMTPUTF8 by default
+        with pytest.raises(DeliveryError, match=r"^127\.0\.0\.1:\d+: .*require internationalized email support"):
+            smtp.send(smtp_config(server.port, **{"from": sender}), message(recipient=recipient))
+    assert server.mails == []
