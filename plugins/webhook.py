@@ -225,6 +225,11 @@ def _header_value(name: str, value: str) -> str:
         raise DeliveryError(f"invalid request: bad header name {name!r}")
     if any(c in value for c in "\r\n\0"):
         raise DeliveryError(f"invalid request: the value of header {name} has a line break or NUL (value not shown)")
+    try:
+        value.encode("latin-1")  # what http.client sends; its own error would quote the character
+    except UnicodeEncodeError:
+        raise DeliveryError(f"invalid request: the value of header {name} has a character an HTTP header "
+                            "cannot carry (value not shown)") from None
     return value
 
 

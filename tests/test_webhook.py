@@ -336,3 +336,20 @@ def test_any_deal_ids_message_is_delivered_with_its_key_in_an_ascii_header(key: 
     [request] = server.requests
     assert request.headers["x-flowctl-key"] == header and request.json()["key"] == key
     assert urllib.parse.unquote(header) == key or key.isascii()
+
+
+
+@pytest.mark.parametrize("config", [{"headers": {"X-Team": "✓ emea"}}, {"token": "s3cr✓t-token"},
+                                    {"headers": {"X-Api-Key": "s3cr€t"}}])
+def test_a_header_value_http_cannot_carry_is_refused_naming_the_header_not_the_value(config: dict) -> None:
+    with webhook_server() as server:
+        with pytest.raises(DeliveryError, match=r"^invalid request: the value of header (X-Team|Authorization|X-Api-Key) "
+                                                r"has a character an HTTP header cannot carry \(value not shown\)$"):
+            webhook.send(hook_config(server.url, **config), message())
+    assert server.requests == []
+
+
+def test_a_latin_1_header_value_is_sent_as_http_allows() -> None:
+    with webhook_server() as server:
+        webhook.send(hook_config(server.url, headers={"X-Team": "Größe"}), message())
+    assert server.requests[0].headers["x-team"] == "Größe"
