@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import Project
+from conftest import WORKFLOW, Project
 from flowctl.plugin_manager import Plugins
 from flowctl.run_setup import RunSetup
 from flowctl.workflow import load_workflow
 
 NOW = dt.date(2026, 1, 5)
+# The test workflow with a declared metric off its target while there are fewer than 5 deals.
+TARGETED = WORKFLOW + "metrics:\n  - {id: many, kind: count, target: '>= 5'}\n"
 
 
 def run_setup(project: Project, plugins: Any = None, now: dt.date = NOW) -> RunSetup:

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import Project
+from conftest import WORKFLOW, Project
 from flowctl.hooktypes import ActionContext, ActionOutcome
 from flowctl.plugins import notify_action
 
@@ -69,9 +69,9 @@ def test_the_action_is_registered_as_notify() -> None:
 
 
 def test_a_run_sends_the_jobs_message_with_the_default_subject_and_body(cli: Any, tmp_path: Path) -> None:
-    project = Project(tmp_path, "flowctl: 1\nname: t\nstages:\n  - id: prospect\n    probability: 0.1\n    jobs:\n"
-                                "      - {id: tell-legal, uses: notify, with: {channel: console, to: '{{ deal.owner }}'}}\n"
-                                "  - id: closed\n    terminal: true\n")
+    project = Project(tmp_path, WORKFLOW.replace(
+        "      - {id: meet, required: false}\n",
+        "      - {id: tell-legal, uses: notify, with: {channel: console, to: '{{ deal.owner }}'}}\n"))
     project.deal("D1", "name: Fleet telemetry\n")
     result = cli("run", project.deals, *project.args("--now", "2026-01-02"))
     assert result.exit_code == 0, result.output

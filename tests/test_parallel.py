@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from conftest import WORKFLOW, Project
+from conftest import Project
 from flowctl import parallel, runner
 from flowctl.run_result import RunResult
 from flowctl.run_setup import share
-from runs_in_process import open_store, run_setup, store_url
+from runs_in_process import TARGETED, open_store, run_setup, store_url
 
 
 def in_parallel(project: Project, jobs: int = 2, workflow_setup: Any = None) -> tuple[RunResult, Any]:
@@ -56,7 +56,7 @@ def test_a_deal_id_two_workers_both_met_is_an_error_naming_the_file(project: Pro
 
 
 def test_declared_metrics_are_fed_from_the_stored_summaries(tmp_path: Path) -> None:
-    project = Project(tmp_path, WORKFLOW + "metrics:\n  - {id: many, kind: count, target: '>= 5'}\n")
+    project = Project(tmp_path, TARGETED)
     for i in range(3):
         project.deal(f"D{i}")
     _, (_, _, events) = in_parallel(project)

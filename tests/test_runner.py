@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from conftest import WORKFLOW, Project
+from conftest import Project
 from flowctl import runner
 from flowctl.diagnostics import Diagnostic
 from flowctl.liveness import process_tag
 from flowctl.plugin_manager import PluginFailure
 from flowctl.run_result import RunResult
 from flowctl.store import Batch, FileEntry
-from runs_in_process import open_store, run_setup
+from runs_in_process import TARGETED, open_store, run_setup
 from store_records import deal
 
 
@@ -80,9 +80,6 @@ def test_any_exception_midway_ends_the_journal_failed_and_goes_on(project: Proje
         assert set(store.deals()) == {"D1"}  # what was recorded before stays
     finally:
         store.close()
-
-
-TARGETED = WORKFLOW + "metrics:\n  - {id: many, kind: count, target: '>= 5'}\n"
 
 
 def test_a_metric_off_target_raises_one_alert_a_day(tmp_path: Path) -> None:
