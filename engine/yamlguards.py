@@ -26,27 +26,36 @@ def top_key_before(text: str, offset: int) -> str:
 
 
 def check_depth(text: str, name: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before a parser recurses into it. Counting
-    brackets (str.count, in C) is the cheap first look; indentation the second."""
-    if text.count("[") + text.count("{") > MAX_DEPTH:
-        depth = 0
-        for i, ch in enumerate(text):
-            if ch in "[{":
+    """Refuse nesting deeper than MAX_DEPTH (lists and mappings, the top one included)
+    before a parser recurses into it. The cheap look (str.count, in C) clears nearly every
+    file; a file it cannot clear is walked as libyaml's events, which need no recursion
+    and see what the text means: brackets inside quotes, comments or block text, or
+    a deep indentation of plain text, are no nesting."""
+    if not _may_be_too_deep(text):
+        return
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    line, column = line_col(text, i)
+                    offset = event.start_mark.index
+                    line, column = line_col(text, offset)
                     raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)"
-                                                  f"{top_key_before(text, i)}", line=line, column=column))
-            elif ch in "]}" and depth:
+                                                  f"{top_key_before(text, offset)}", line=line, column=column))
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
-    if len(text) > MAX_DEPTH * 2 * 20:  # block nesting needs long lines of indentation
-        offset = 0
-        for number, row in enumerate(text.split("\n"), 1):
-            indent = len(row) - len(row.lstrip(" -"))
-            if indent > MAX_DEPTH * 2:
-                raise FlowctlError(Diagnostic(name, f"nesting too deep (indented {indent} columns)"
-                                                    f"{top_key_before(text, offset)}", line=number, column=1))
-            offset += len(row) + 1
+    except yaml.YAMLError:
+        return  # no deeper than where it stops: the parser reports the mistake itself
+
+
+def _may_be_too_deep(text: str) -> bool:
+    """Whether the text could nest deeper than MAX_DEPTH: each bracket opens at most one
+    level, and block nesting at most one per column of indentation (spaces and dashes)."""
+    brackets = text.count("[") + text.count("{")
+    if brackets >= MAX_DEPTH:
+        return True
+    return re.search("^[ -]{%d}" % (MAX_DEPTH - brackets), text, re.M) is not None
 
 
 def check_aliases(node: yaml.Node, name: str) -> None:

@@ -468,7 +468,7 @@ def test_deeply_nested_yaml(tmp_path):
     # Refused before the parser recurses into it (libyaml would crash far deeper).
     write(tmp_path, "deal.yaml", "id: A\nx-deep: " + "[" * 20000 + "]" * 20000 + "\ntags: 5\n")
     result = invoke("validate", "-w", "workflow.yaml", "deal.yaml", cwd=tmp_path)
-    assert diagnostic_lines(result) == ["deal.yaml:2:209: error: nesting too deep (more than 200 levels) under 'x-deep'"]
+    assert diagnostic_lines(result) == ["deal.yaml:2:208: error: nesting too deep (more than 200 levels) under 'x-deep'"]
     assert result.exit_code == 2
 
 

@@ -44,39 +44,56 @@ def test_top_key_before(text, expected):
     assert top_key_before(text, len(text)) == expected
 
 
+N = MAX_DEPTH
+
+
 @pytest.mark.parametrize("text", [
     "",
-    "a: 1\n",
-    "a: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH,  # as deep as allowed
+    "a: " + "[" * (N - 1) + "]" * (N - 1),  # as deep as allowed: the top mapping is a level too
+    "[" * N + "]" * N,
     "a: " + "[]" * 1000,  # many brackets, none deep
-    "a: " + "{" * MAX_DEPTH + "}" * MAX_DEPTH,
-    "k:\n" + " " * (MAX_DEPTH * 2 + 1) + "x: 1\n",  # deep indentation in a short file: YAML copes
-    "k:\n" + " " * (MAX_DEPTH * 2) + "x: 1\n" + "y" * 10_000,
+    "a: " + "{" * (N - 1) + "}" * (N - 1),
+    "k:\n" + " " * (N * 2 + 1) + "x: 1\n",  # deep indentation in a short file: YAML copes
+    "k:\n" + " " * (N * 2 + 1) + "x: 1\n" + "y: " + "z" * 10_000,  # indented, yet two levels
+    # brackets that are text, not nesting: quoted, in a comment, in block text, escaped
+    'notes: "' + "[" * 5000 + '"\n',
+    "notes: '" + "{[" * 5000 + "'\n",
+    "a: 1  # " + "{" * 5000 + "\n",
+    "# " + "[" * 5000 + "\nid: A\n",
+    "notes: |\n  " + "[" * 5000 + "\n" + " " * 500 + "deeply indented text\n",
+    "notes: >\n" + "".join(" " * 450 + "[{\n" for _ in range(300)),
+    "plain: a" + "[" * 0 + " b" + " {x}" * 300 + "\n",
 ])
 def test_depth_within_the_limit_passes(text):
     check_depth(text, "f.yaml")
 
 
 @pytest.mark.parametrize("text, line, column, under", [
-    ("a: " + "[" * (MAX_DEPTH + 1), 1, MAX_DEPTH + 4, " under 'a'"),
-    ("x: 1\nb:\n  c: " + "{" * (MAX_DEPTH + 1), 3, MAX_DEPTH + 6, " under 'b'"),
-    ("[{" * (MAX_DEPTH // 2) + "[", 1, MAX_DEPTH + 1, ""),  # mixed brackets, no key
+    ("a: " + "[" * N, 1, N + 3, " under 'a'"),  # the top mapping, then the N-th bracket
+    ("x: 1\nb:\n  c: " + "{" * N, 3, N + 4, " under 'b'"),  # two block levels, then the 199th bracket
+    ("[{" * (N // 2) + "[", 1, N + 1, ""),  # mixed brackets, no key
+    ("id: A\nx: " + "[" * 20_000 + "]" * 20_000 + "\n", 2, N + 3, " under 'x'"),
+    ('notes: "' + "[" * 300 + '"\nx: ' + "[" * N, 2, N + 3, " under 'x'"),  # text brackets do not count
 ])
 def test_brackets_nested_too_deep_are_refused_where_the_limit_is_passed(text, line, column, under):
     assert refusal(check_depth, text, "f.yaml") == (
         f"nesting too deep (more than {MAX_DEPTH} levels){under}", line, column)
 
 
-def test_indentation_too_deep_in_a_long_file_is_refused():
-    text = "k:\n" + " " * (MAX_DEPTH * 2 + 1) + "x: 1\n" + "y" * 10_000
-    assert refusal(check_depth, text, "f.yaml") == (
-        f"nesting too deep (indented {MAX_DEPTH * 2 + 1} columns) under 'k'", 2, 1)
+@pytest.mark.parametrize("indent", [1, 2, 4])
+def test_block_nesting_too_deep_is_refused(indent):
+    rows = ["k:"] + [" " * (indent * level) + f"k{level}:" for level in range(1, N + 1)]
+    message, line, _ = refusal(check_depth, "\n".join(rows) + " 1\n", "f.yaml")
+    assert message.startswith("nesting too deep (more than") and line == N + 1
 
 
-def test_block_sequence_dashes_count_as_indentation():
-    text = "k:\n" + "- " * (MAX_DEPTH + 1) + "x\n" + "y" * 10_000
-    message, line, _ = refusal(check_depth, text, "f.yaml")
-    assert message.startswith("nesting too deep (indented") and line == 2
+def test_block_sequence_dashes_are_nesting():
+    message, line, _ = refusal(check_depth, "k:\n" + "- " * N + "x\n", "f.yaml")
+    assert message.startswith("nesting too deep (more than") and line == 2
+
+
+def test_a_file_that_does_not_parse_is_left_to_the_parser():
+    check_depth("a: [" + '"' + "[" * 500 + "\n  b: : :\n", "f.yaml")  # the loader reports its mistake
 
 
 @pytest.mark.parametrize("text", [
