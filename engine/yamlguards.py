@@ -39,7 +39,7 @@ def check_depth(text: str, name: str) -> None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    offset = event.start_mark.index
+                    offset = event.start_mark.index if event.start_mark else 0
                     line, column = line_col(text, offset)
                     raise FlowctlError(Diagnostic(name, f"nesting too deep (more than {MAX_DEPTH} levels)"
                                                   f"{top_key_before(text, offset)}", line=line, column=column))
