@@ -123,19 +123,22 @@ class WebhookSession:
         self.conn: http.client.HTTPConnection | None = None
         self.path = urllib.parse.urlunsplit(("", "", self.parts.path or "/", self.parts.query, ""))
         self.sleep = time.sleep
+        self.proxy_headers: dict[str, str] = {}  # Proxy-Authorization, for a plain-http proxy
 
     def _connect(self) -> http.client.HTTPConnection:
         host, port = self.parts.hostname or "", self.parts.port
         proxy = _proxy_for(self.parts)
+        auth = _proxy_auth(proxy) if proxy else {}
         if self.https:
             if proxy:
                 conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                     proxy.hostname or "", proxy.port, timeout=self.timeout, context=self.context)
-                conn.set_tunnel(host, port)
+                conn.set_tunnel(host, port, headers=auth or None)
             else:
                 conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self.context)
         elif proxy:
             conn = http.client.HTTPConnection(proxy.hostname or "", proxy.port, timeout=self.timeout)
+            self.proxy_headers = auth
             self.path = urllib.parse.urlunsplit(("http", self.parts.netloc.rpartition("@")[2], self.parts.path or "/",
                                                  self.parts.query, ""))
         else:
@@ -166,7 +169,7 @@ class WebhookSession:
             try:
                 if self.conn is None:
                     self.conn = self._connect()
-                self.conn.request("POST", self.path, body, headers)
+                self.conn.request("POST", self.path, body, {**headers, **self.proxy_headers})
                 response = self.conn.getresponse()
                 text = response.read(65536)
                 if response.will_close or not response.isclosed():  # not reusable (or a body left unread)
@@ -256,6 +259,14 @@ def _proxy_for(parts: urllib.parse.SplitResult) -> urllib.parse.SplitResult | No
         return None
     found = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
     return found if found.hostname else None
+
+
+def _proxy_auth(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    """`user:password@` in a *_proxy variable, as Basic proxy credentials (urllib's rule)."""
+    if proxy.username is None:
+        return {}
+    credentials = f"{urllib.parse.unquote(proxy.username)}:{urllib.parse.unquote(proxy.password or '')}"
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
 def open_session(config: dict) -> WebhookSession:

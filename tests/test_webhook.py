@@ -353,3 +353,33 @@ def test_a_latin_1_header_value_is_sent_as_http_allows() -> None:
     with webhook_server() as server:
         webhook.send(hook_config(server.url, headers={"X-Team": "Größe"}), message())
     assert server.requests[0].headers["x-team"] == "Größe"
+
+
+
+def test_proxy_credentials_in_the_environment_are_sent_to_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with webhook_server() as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url.replace("://", "://corp%5Cbob:pa%3Ass@"))
+        monkeypatch.setenv("no_proxy", "")
+        webhook.send(hook_config("http://hooks.example.invalid/in"), message())
+    [request] = proxy.requests
+    assert request.headers["proxy-authorization"] == "Basic " + base64.b64encode(b"corp\\bob:pa:ss").decode()
+    assert request.path == "http://hooks.example.invalid/in"
+
+
+def test_an_https_tunnel_asks_the_proxy_with_its_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("https_proxy", "http://bob:pw@proxy.example.invalid:3128")
+    monkeypatch.setenv("no_proxy", "")
+    session = webhook.open_session(hook_config("https://hooks.example.invalid/in", tls_verify=False))
+    conn = session._connect()
+    assert (conn.host, conn.port) == ("proxy.example.invalid", 3128)
+    assert conn._tunnel_host == "hooks.example.invalid"  # type: ignore[attr-defined]
+    assert conn._tunnel_headers == {"Proxy-Authorization": "Basic " + base64.b64encode(b"bob:pw").decode()}  # type: ignore[attr-defined]
+    assert session.proxy_headers == {}  # not sent to the receiver through the tunnel
+
+
+def test_a_proxy_without_credentials_gets_no_authorization(monkeypatch: pytest.MonkeyPatch) -> None:
+    with webhook_server() as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.setenv("no_proxy", "")
+        webhook.send(hook_config("http://hooks.example.invalid/in"), message())
+    assert "proxy-authorization" not in proxy.requests[0].headers
