@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -14,7 +15,7 @@ from click.testing import Result
 from flowctl.testing import invoke_cli
 
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
-from shared_data import MAVEN, import_maven_once  # noqa: E402
+from shared_data import MAVEN, import_maven_once, new_session_folder  # noqa: E402
 
 WORKFLOW = """\
 flowctl: 1
@@ -99,14 +100,39 @@ def cli() -> Callable[..., Result]:
     return invoke_cli
 
 
+SESSION_FOLDER = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the xdist controller, or a run without xdist, owns it
+        config.stash[SESSION_FOLDER] = new_session_folder()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker is told the controller's session folder."""
+    node.workerinput["flowctl_session_folder"] = str(node.config.stash[SESSION_FOLDER])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_FOLDER in config.stash:  # after every worker has finished
+        shutil.rmtree(config.stash[SESSION_FOLDER], ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def maven_import(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def session_folder(pytestconfig: pytest.Config) -> Path:
+    """One folder for the whole session, every xdist worker's tests included, in RAM when
+    the machine has /dev/shm; removed when the session ends. For big data the tests share
+    read-only (each writer makes its own subfolder)."""
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    return Path(workerinput["flowctl_session_folder"]) if workerinput else pytestconfig.stash[SESSION_FOLDER]
+
+
+@pytest.fixture(scope="session")
+def maven_import(session_folder: Path) -> Path:
     """The Maven CRM export imported with examples/maven's map, once for the whole session
     (every xdist worker's tests read the same folder): workflow.yaml, map.yaml, deals/.
     Read-only: a test that writes there works on a copy."""
     if not (MAVEN / "sales_pipeline.csv").is_file():
         pytest.skip(f"Maven data set not found at {MAVEN} (set FLOWCTL_MAVEN_DIR)")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    # the workers' temporary folders share a parent; without xdist the session's own folder
-    root = tmp_path_factory.getbasetemp() if worker is None else tmp_path_factory.getbasetemp().parent
-    return import_maven_once(root, worker or "main")
+    return import_maven_once(session_folder, os.environ.get("PYTEST_XDIST_WORKER", "main"))

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -111,11 +112,12 @@ def rewrite_after(deal: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def twins(maven_import, tmp_path_factory) -> tuple[Path, Path]:
+def twins(maven_import, session_folder) -> tuple[Path, Path]:
     """The Maven import, and a copy with every fact after D rewritten. The commands write
     their reports beside workflow.yaml, so `a` is a folder of its own whose deals are hard
-    links to conftest's one import of the session (they are only read)."""
-    base = tmp_path_factory.mktemp("asof")
+    links to conftest's one import of the session (they are only read); both beside it,
+    in RAM when the machine has /dev/shm."""
+    base = Path(tempfile.mkdtemp(prefix="asof-", dir=session_folder))
     a, b = base / "a", base / "b"
     for folder in (a, b):
         folder.mkdir()
