@@ -1,7 +1,7 @@
 """engine/cli/analytics.py: `flowctl metrics` and `backlog` plumbing, in process: the deal
 stream (default workflow and deals, skipped deals exit 1, --as-of), bad options and
 workflows (exit 2), and the text each metric kind and the backlog print. The figures
-themselves are tests/test_metrics.py's and tests/test_backlog.py's."""
+themselves are tests/test_metric_definitions.py's and tests/test_backlog.py's."""
 from __future__ import annotations
 
 import json
