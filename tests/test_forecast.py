@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from conftest import Project
 from flowctl.compiled import CompiledWorkflow
-from flowctl.forecasting import HistoryModel, Z90, slim_for_forecast
+from flowctl.forecasting import Z90, slim_for_forecast
 from flowctl.hooktypes import ForecastInput
 from flowctl.metrics import SlimState
 from flowctl.pipeline import evaluate_all
@@ -132,25 +131,6 @@ def test_historical_naive_bayes_by_owner(tmp_path):
     odds = p / (1 - p) * lr
     assert r["by"] == ["owner"]
     assert r["existing"] == pytest.approx(1000 / 3 * (odds / (1 + odds)) / p, abs=0.01)
-
-
-def test_smoothing_never_gives_0_or_1():
-    model = HistoryModel(["a", "b", "c"], {"a": 0.0, "b": 1.0, "c": 0.5}, Counter({"b": 1000, "c": 1}),
-                         Counter({"a": 1000, "c": 0}), {})
-    for stage in ("a", "b", "c"):
-        assert 0 < model.probability(stage) < 1
-    assert model.probability("a") == pytest.approx((0 + 2 * 0.05) / (1000 + 2))
-    assert model.probability("b") == pytest.approx((1000 + 2 * 0.95) / (1000 + 2))
-    empty = HistoryModel(["a"], {"a": 0.0}, Counter(), Counter(), {})
-    assert empty.probability("a") == 0.05  # no history: the clipped prior
-
-
-def test_time_to_close_conditional_on_age():
-    model = HistoryModel(["p"], {"p": 0.5}, Counter(), Counter(), {"p": [10, 20, 30, 40, 50]})
-    assert model.within("p", 0, 25) == pytest.approx(2 / 5)
-    assert model.within("p", 25, 10) == pytest.approx(1 / 3)
-    assert model.within("p", 60, 10) == 0.0  # older than every past win
-    assert HistoryModel(["p"], {"p": 0.5}, Counter(), Counter(), {"p": [1, 2]}).within("p", 0, 5) is None
 
 
 class FakeStore:

@@ -3,6 +3,7 @@ exact expected figures, and over classes of input (no deals, selections, odd val
 boundaries); the declared-metric machinery around them is test_metrics.py's."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -11,14 +12,13 @@ import pytest
 from conftest import Project
 from flowctl.compiled import CompiledWorkflow
 from flowctl.metric_definitions import DEFINITIONS, KINDS, TOP_DEALS, Acc, quarter_start
-from flowctl.metrics import BUILTINS, SlimState
+from flowctl.metrics import BUILTINS
 from flowctl.model import Workflow
 from flowctl.pipeline import evaluate_all
 from flowctl.plugin_manager import Plugins
 from flowctl.workflow import load_workflow
 from metric_deals import DEALS
-
-NOW = dt.date(2026, 3, 31)
+from slim_states import NOW, slim_state as deal
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +54,6 @@ def m(analytics: tuple[Workflow, list[Any]]) -> dict[str, dict]:
         value, extra = figure(workflow, config["kind"], states, config)
         out[config["id"]] = {"value": value, **extra}
     return out
-
-
-def day(n: int) -> dt.date:
-    return NOW - dt.timedelta(days=n)
-
-
-def deal(deal_id: str = "X", stage: str = "prospect", outcome: str = "open", amount: float = 100.0,
-         probability: float = 0.1, owner: str | None = "bob@example.com", entries: dict[str, int] | None = None,
-         created: int | None = None, closed: int | None = None, days_in_stage: int = 0, stuck: bool = False,
-         rotting: bool = False, fields: dict | None = None) -> SlimState:
-    """A deal state as the accumulators read it; dates as days before NOW."""
-    stage_entries = {s: day(n) for s, n in (entries or {}).items()}
-    return SlimState(deal_id, stage, 0, outcome, amount, probability, "pipeline", owner,
-                     None if created is None else day(created), None if closed is None else day(closed), None,
-                     stage_entries.get(stage, NOW), days_in_stage, stuck, rotting, stage_entries, fields or {})
 
 
 # ---------------------------------------------------------------------------------
@@ -370,5 +355,4 @@ def test_quota_coverage_is_none_once_the_quota_is_met(wf):
 
 
 def test_quota_leaves_out_owners_without_one(wf):
-    wf_without_default = Workflow(**{**{f: getattr(wf, f) for f in wf.__dataclass_fields__}, "quotas": {"x": 1.0}})
-    assert figure(wf_without_default, "quota", [deal(owner="bob@example.com")])[0] == {}
+    assert figure(dataclasses.replace(wf, quotas={"x": 1.0}), "quota", [deal(owner="bob@example.com")])[0] == {}
