@@ -222,7 +222,10 @@ def bernoulli_quantiles(amounts: list[float], probs: list[float]) -> dict:
     """expected, p10, p50, p90 of the sum of independent deals won with their probability
     (normal approximation; see QUANTILES_NOTE)."""
     mean = sum(a * p for a, p in zip(amounts, probs))
-    sd = math.sqrt(sum(a * a * p * (1 - p) for a, p in zip(amounts, probs)))
+    variance = sum(a * a * p * (1 - p) for a, p in zip(amounts, probs))
+    # a^2 overflows for amounts past 1e154 (the schema allows 1e300): then the sd is summed as hypot
+    sd = math.sqrt(variance) if math.isfinite(variance) else \
+        math.hypot(*(a * math.sqrt(p * (1 - p)) for a, p in zip(amounts, probs)))
     cap = sum(a for a, p in zip(amounts, probs) if p > 0)
     return {"expected": round(mean, 2), "p10": round(max(0.0, mean - Z90 * sd), 2), "p50": round(mean, 2),
             "p90": round(min(cap, mean + Z90 * sd), 2)}

@@ -279,3 +279,12 @@ def test_the_workflows_settings_reach_the_method_under_the_command_lines(wf):
     seen: list[ForecastInput] = []
     run_method(method_returning({**FIGURES, "new": 0.0}, seen), data_for(settings, {"seed": 8}))
     assert seen[0].options == {"trials": 300, "seed": 8}
+
+
+@pytest.mark.parametrize("scale", [1e-2, 1e3, 1e150, 1e200, 1e290])
+def test_bernoulli_quantiles_scale_with_the_amounts_up_to_the_schemas_largest(scale):
+    amounts, probs = [1.0, 3.0, 2.0], [0.9, 0.5, 0.2]
+    base, scaled = bernoulli_quantiles(amounts, probs), bernoulli_quantiles([a * scale for a in amounts], probs)
+    assert base["p10"] > 0
+    for key in ("expected", "p10", "p50", "p90"):
+        assert scaled[key] == pytest.approx(base[key] * scale, rel=0.01, abs=0.01), key
