@@ -12,7 +12,10 @@ import pytest
 import yaml
 from click.testing import Result
 
+from flowctl.model import Workflow
+from flowctl.plugin_manager import Plugins
 from flowctl.testing import invoke_cli
+from flowctl.workflow import load_workflow
 
 sys.path.insert(0, os.path.dirname(__file__))  # test helpers (servers.py, pg_server.py)
 from shared_data import MAVEN, import_maven_once, new_session_folder  # noqa: E402
@@ -86,6 +89,14 @@ class Project:
 
     def args(self, *extra: str) -> list[str]:
         return [*extra, "-w", str(self.workflow), "--store", f"sqlite:///{self.root / 'state.db'}"]
+
+
+@pytest.fixture(scope="session")
+def analytics_workflow() -> Workflow:
+    """tests/data/analytics/workflow.yaml, loaded once; shared: a test changes a copy (dataclasses.replace)."""
+    workflow, diagnostics = load_workflow(str(ANALYTICS_WORKFLOW), Plugins())
+    assert workflow is not None, diagnostics
+    return workflow
 
 
 @pytest.fixture

@@ -10,25 +10,19 @@ from typing import Any
 
 import pytest
 
-from conftest import Project
 from flowctl.forecasting import FORECAST_FIELDS, RESERVED_KEYS, Z90, ForecastFailed, HistoryModel, \
     bernoulli_quantiles, by_date, learn, open_deals, run_method, slim_for_forecast, timing
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 from flowctl.metrics import SlimState
 from flowctl.model import Workflow
-from flowctl.plugin_manager import Plugins
 from flowctl.store import Transition
-from flowctl.workflow import load_workflow
 from slim_states import NOW, day, slim_state as deal
 
 
-@pytest.fixture(scope="module")
-def wf(tmp_path_factory: pytest.TempPathFactory) -> Workflow:
+@pytest.fixture
+def wf(analytics_workflow: Workflow) -> Workflow:
     """tests/data/analytics' workflow: prospect 0.1, qualified 0.4, proposed 0.7, closed."""
-    project = Project.analytics(tmp_path_factory.mktemp("forecasting"))
-    workflow, diagnostics = load_workflow(str(project.workflow), Plugins())
-    assert workflow is not None, diagnostics
-    return workflow
+    return analytics_workflow
 
 
 def model(win_days: list[int] | None = None, won: dict | None = None, lost: dict | None = None,

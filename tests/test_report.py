@@ -622,20 +622,6 @@ def test_the_report_size_stays_bounded(tmp_path):
     assert sizes[1500] < 1.3 * sizes[150] and sizes[1500] < 150_000
 
 
-def test_maven_report_forecast_parts_and_how_good_table(maven):
-    ctx = context_of(maven, now="2017-12-31", when="2017-10-01")
-    f = ctx["forecast"]
-    for m in f["totals"]:
-        assert m["expected"] == pytest.approx(m["existing"] + m["new"], abs=0.05) and m["new"] > 0
-    q = f["quality"]
-    assert len(q["rows"]) >= 3 and all(r["origin"] < "2017-10-01" for r in q["rows"])
-    for row in q["rows"]:  # each replay's horizon had passed by the report's date; actual as then known
-        assert row["actual"] > 0 and set(row["methods"]) <= {m["name"] for m in f["methods"]}
-    assert all(0 <= s["held"] <= s["origins"] for s in q["summary"].values())
-    ctx_es = context_of(maven, now="2017-12-31", when="2017-10-01", locale="es")
-    assert ctx_es["forecast"]["quality"]["rows"] == q["rows"]
-
-
 @pytest.mark.parametrize("body", ["amount: 1.0e+29\n", "amount: 1.0e+300\n", "amount: 123456789012345678901234567890\n",
                                   "amount: 0.5\n", "amount: ~\n", "name: ''\n", ""])
 def test_proposals_and_reports_render_for_every_valid_deal(cli, project, tmp_path, body):
@@ -648,23 +634,3 @@ def test_proposals_and_reports_render_for_every_valid_deal(cli, project, tmp_pat
         assert "Traceback" not in result.output
     result = cli("report", str(project.deals), *common, "-o", str(tmp_path / "r.html"))
     assert result.exit_code == 0, result.output
-
-
-def test_forecast_lists_every_registered_method_with_its_own_label(demo):
-    """A plugin's method is shown like the built-in ones: its label, else its name."""
-    from flowctl.hooktypes import ForecastMethod
-
-    plugins = Plugins()
-    workflow, _ = load_workflow(str(demo / "workflow.yaml"), plugins)
-    historical = plugins.forecast_methods()["historical"].forecast
-    methods = {"zz_labelled": ForecastMethod("zz_labelled", historical, "the plugin's definition", label="Plugin label"),
-               "aa_bare": ForecastMethod("aa_bare", historical)}
-    day = dt.date.fromisoformat(NOW)
-    builder = ReportBuilder(workflow, day, plugins, 10)
-    for item in evaluate_all(CompiledWorkflow(workflow), [str(demo / "deals")], day):
-        if item.state is not None:
-            builder.add(item.state)
-    f = builder.build(methods=methods)["forecast"]
-    assert [(m["name"], m["label"]) for m in f["methods"]] == [("aa_bare", "aa_bare"), ("zz_labelled", "Plugin label")]
-    assert [t["definition"] for t in f["totals"]] == ["", "the plugin's definition"]
-    assert f["main"]["name"] == "aa_bare"  # no fallback among them: the first with a figure
