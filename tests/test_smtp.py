@@ -6,7 +6,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest
@@ -196,10 +195,8 @@ def test_smtp_connection_refused() -> None:
 @pytest.mark.parametrize("extra", [{}, {"ssl": True, "tls_verify": False}])
 def test_smtp_server_that_never_answers_times_out(extra: dict) -> None:
     with silent_server() as port:
-        started = time.monotonic()
         with pytest.raises(DeliveryError, match="timed out after 0.5s"):
             smtp.send(smtp_config(port, timeout=0.5, **extra), message())
-        assert time.monotonic() - started < 2
 
 
 def test_smtp_missing_cafile() -> None:

@@ -83,7 +83,7 @@ def test_sqlite_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
         writer.execute("UPDATE deals SET stage = 'won'")
         started = time.monotonic()
         assert store.deals()["D-1"].stage == "prospect"  # the last committed state, at once
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 9  # under the 10 s busy timeout: it never waited for the lock
         done = threading.Event()
 
         def commit_soon() -> None:

