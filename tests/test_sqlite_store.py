@@ -81,9 +81,8 @@ def test_sqlite_readers_are_not_blocked_by_a_writer(tmp_path: Path) -> None:
         writer = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
         writer.execute("BEGIN IMMEDIATE")  # holds the write lock, as a run in the middle of a batch does
         writer.execute("UPDATE deals SET stage = 'won'")
-        started = time.monotonic()
-        assert store.deals()["D-1"].stage == "prospect"  # the last committed state, at once
-        assert time.monotonic() - started < 9  # under the 10 s busy timeout: it never waited for the lock
+        # the last committed state; a reader the lock blocked would fail with 'database is locked'
+        assert store.deals()["D-1"].stage == "prospect"
         done = threading.Event()
 
         def commit_soon() -> None:
