@@ -7,6 +7,10 @@ Prints per method and horizon: MAPE and bias of the total against all revenue wo
 the bias of `existing` (against revenue from deals open at the origin) and of `new`
 (against revenue from deals created after it), P10-P90 coverage and mean width, and
 the wall-clock time of the 7-origin backtest of every method.
+
+Then the figures of the default method, as `flowctl forecast --as-of ORIGIN` would
+choose it at each origin: by the backtest at the six monthly dates before the origin,
+on the deals as of the origin only (too little history: `weighted`).
 """
 from __future__ import annotations
 
@@ -19,7 +23,12 @@ import time
 from pathlib import Path
 
 from flowctl.compiled import CompiledWorkflow
-from flowctl.backtest import backtest
+from flowctl.asof import as_of
+from flowctl.backtest import backtest, score, summarise
+from flowctl.cli.forecast import CHOICE_ORIGINS
+from flowctl.evaluate import Facts, evaluate
+from flowctl.forecasting import run_method
+from flowctl.hooktypes import ForecastInput
 from flowctl.import_map import load_map
 from flowctl.importer import import_csv
 from flowctl.pipeline import evaluate_all
@@ -59,6 +68,26 @@ def main() -> None:
                       f"new {row['actual_new']:>11,.0f}) " + "  ".join(
                           f"{n} {d['expected']:,.0f} [{d['p10']:,.0f}-{d['p90']:,.0f}]{'' if d['held'] else ' MISS'}"
                           for n, d in row["detail"].items()))
+
+            default_figures(items, cw, horizon, methods, r["origins"])
+
+
+def default_figures(items: list, cw: CompiledWorkflow, horizon: int, methods: dict, rows: list[dict]) -> None:
+    """At each origin, the method `forecast --as-of ORIGIN` chooses, and its forecast scored."""
+    scored, chosen = [], []
+    for row in rows:
+        origin = dt.date.fromisoformat(row["origin"])
+        then = [(doc, evaluate(cw, d, origin, Facts())) for doc, _ in items if (d := as_of(doc, origin)) is not None]
+        finals: list = []
+        trial = backtest(then, cw, origin, horizon, methods, None, CHOICE_ORIGINS, 30, {"trials": 2000}, finals=finals)
+        name = trial["default_method"]
+        result = run_method(methods[name], ForecastInput(finals, cw.workflow, origin, horizon, None, {"trials": 2000}))
+        scored.append(score(result, row["actual"], row["actual_existing"]))
+        chosen.append(f"{origin:%m-%d} {name}")
+    m = summarise(scored)
+    pct = lambda v: "n/a" if v is None else f"{v:+.1%}"  # noqa: E731
+    print(f"  {'default':12} {m['mape']:>7.1%} {pct(m['bias']):>7} {pct(m['existing_bias']):>9} "
+          f"{pct(m['new_bias']):>7} {m['coverage']:>5}/{m['origins']} {m['width']:>7.0%}   ({', '.join(chosen)})")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from .asof import as_of
 from .compiled import CompiledWorkflow
 from .evaluate import Facts, evaluate
+from .forecast_error import has_history
 from .forecasting import ForecastFailed, learn, run_method, slim_for_forecast, SMOOTHING_NOTE
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState
@@ -54,7 +55,8 @@ def _month_days(year: int, month: int) -> int:
 
 
 def choose_default(result: dict) -> tuple[str, str]:
-    """(method, why): the lowest backtest MAPE over at least MIN_ORIGINS past origins;
+    """(method, why): the lowest backtest MAPE over at least MIN_ORIGINS past origins
+    (the backtest gives only origins with a history to learn from: forecast_error.has_history);
     ties and too little history: FALLBACK_METHOD."""
     scored = {n: m for n, m in result["methods"].items() if m.get("mape") is not None and m["origins"] >= MIN_ORIGINS}
     if not scored:
@@ -145,6 +147,7 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
                 actual[o] += final.amount
     rows = []
     scored: dict[str, list[dict]] = {m: [] for m in methods}
+    learned: dict[str, list[dict]] = {m: [] for m in methods}  # at origins with a history to learn from
     failures: list[str] = []
     for o in dates:
         states = at_origin.pop(o)
@@ -154,6 +157,7 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
                "actual": round(actual_all[o], 2), "actual_existing": round(actual[o], 2),
                "actual_new": round(actual_all[o] - actual[o], 2), "actual_all_deals": round(actual_all[o], 2),
                "forecasts": {}, "detail": {}}
+        history = row["used_for_default"] = has_history(states, o)
         for name, method in methods.items():
             try:
                 result = run_method(method, ForecastInput(states, cw.workflow, o, horizon, store, dict(options)))
@@ -165,6 +169,8 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
             row["detail"][name] = one
             if actual_all[o] > 0:
                 scored[name].append(one)
+                if history:
+                    learned[name].append(one)
         rows.append(row)
     summary = {name: summarise(items) for name, items in scored.items()}
     model = learn(finals, cw.workflow, now, store)
@@ -174,5 +180,6 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
                                       "learned = the same, smoothed (" + SMOOTHING_NOTE + ")",
             "errors": failures, "origins_not_yet_known": [o.isoformat() for o in unfinished]}
     if len(methods) > 1:
-        out["default_method"], out["default_reason"] = choose_default(out)
+        out["default_method"], out["default_reason"] = choose_default(
+            {"methods": {name: summarise(items) for name, items in learned.items()}})
     return out

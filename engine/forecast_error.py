@@ -84,11 +84,8 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
         end = day + dt.timedelta(days=data.horizon_days)
         pairs = [(s, t) for s in data.states if (t := state_then(s, day, order, probability, category, open_stages[0].id))]
         then = [t for _, t in pairs]
-        if sum(1 for t in then if t.outcome == "won") < MIN_PAST_WINS:
-            return  # the method had nothing to learn from then: its error says nothing
-        since = observed_since(then, day)
-        if since is None or (day - since).days < REPLAY_STEP_DAYS:
-            return  # closes seen over less than a replay step: its curves came from a few days of closes
+        if not has_history(then, day):
+            return
         actual = sum(s.amount for s in data.states if _won_within(s, day, end))
         actual_existing = sum(s.amount for s, t in pairs if t.outcome == "open" and _won_within(s, day, end))
         try:
@@ -103,6 +100,16 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
                "new": part["expected"], "p10": round(max(0.0, total - Z90 * sd), 2),
                "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2),
                "actual_existing": round(actual_existing, 2)}
+
+
+def has_history(states: list[SlimState], day: dt.date) -> bool:
+    """Whether a forecast on `day`, from the deals as they stood on it, had something to learn from: at least MIN_PAST_WINS
+    wins, and closes seen over at least REPLAY_STEP_DAYS (with less, its curves came from
+    a few days of closes, and its error says nothing about the method)."""
+    if sum(1 for t in states if t.outcome == "won") < MIN_PAST_WINS:
+        return False
+    since = observed_since(states, day)
+    return since is not None and (day - since).days >= REPLAY_STEP_DAYS
 
 
 def _won_within(s: SlimState, day: dt.date, end: dt.date) -> bool:

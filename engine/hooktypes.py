@@ -106,6 +106,9 @@ class ForecastMethod:
     # JSON Schema of the method's settings under the workflow's `forecast: {NAME: ...}`
     # (given to it in ForecastInput.options): validate checks it, `flowctl schema workflow` offers it.
     config_schema: dict | None = None
+    # False when the existing part is not a sum over the open deals the method is given
+    # (a run rate): the report's breakdown by month of expected close leaves it out.
+    deal_by_deal: bool = True
 
 
 class MetricAccumulator(Protocol):

@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "flowctl.plugins.forecast_weighted",
     "flowctl.plugins.forecast_historical",
     "flowctl.plugins.forecast_montecarlo",
+    "flowctl.plugins.forecast_runrate",
     "flowctl.plugins.metric_kinds",
     "flowctl.plugins.builtin_templates",
 )

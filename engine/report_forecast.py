@@ -142,6 +142,9 @@ def forecast_section(states: list, workflow: Workflow, day: dt.date, horizon: in
         row = {"key": key, "label": label, "long": long, "deals": len(deals), "horizon_days": h,
                "amount": round(sum(s.amount for s in deals), 2), "methods": {}}
         for name in names:
+            if not methods[name].deal_by_deal:  # its figure is not a sum over these deals
+                row["methods"][name] = {"error": f"forecast method {name} does not forecast deal by deal"}
+                continue
             if not deals:
                 row["methods"][name] = {"expected": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
                 continue

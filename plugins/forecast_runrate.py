@@ -1,0 +1,64 @@
+"""Forecast method `runrate`: the team wins about as much per day as it did over the
+last horizon. The total is the revenue won per day over the last H days (only the days
+since the first close the history records count) times H; of it, the deals not created
+yet bring the `new` part every method has (engine/forecast_parts.py), and the deals open
+on the date the rest: `existing` is the run rate less the new part, never below 0.
+
+Where a pipeline fills up with deals that will never close, a model of each open deal
+forecasts more and more while what is won stays level; the run rate does not grow
+with the pipeline. Where wins follow the pipeline, the backtest prefers the methods
+that read the deals one by one (the default is whichever backtests best).
+
+The interval is that of a compound Poisson count of wins: the rate's variance is
+(H / days)^2 x sum(won amount^2) over the window.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from flowctl.catalogs import N_
+from flowctl.forecast_parts import Z90, new_part
+from flowctl.hookspecs import hookimpl
+from flowctl.hooktypes import ForecastInput, ForecastMethod
+from flowctl.survival import observed_since
+
+DEFINITION = ("existing: revenue won per day over the last horizon (from the first close on) x the horizon, "
+              "less the new part (deals not created yet), never below 0")
+
+
+def forecast(data: ForecastInput) -> dict:
+    horizon = data.horizon_days
+    since = observed_since(data.states, data.now)
+    start = data.now - dt.timedelta(days=horizon)
+    if since is not None and since > start:
+        start = since - dt.timedelta(days=1)  # the first close's own day counts
+    days = (data.now - start).days
+    won = [s.amount for s in data.states
+           if s.outcome == "won" and s.closed_at is not None and start < s.closed_at <= data.now]
+    scale = horizon / days if since is not None and days > 0 else 0.0
+    rate_total = scale * sum(won)
+    new = new_part(data.states, data.now, horizon)["expected"]
+    existing = max(0.0, rate_total - new)
+    sd = scale * _root_sum_square(won)
+    result = {"expected": round(existing, 2), "p10": round(max(0.0, existing - Z90 * sd), 2),
+              "p50": round(existing, 2), "p90": round(existing + Z90 * sd, 2),
+              "open_deals": sum(1 for s in data.states if s.outcome == "open"),
+              "run_rate": {"window_days": days if since is not None else 0, "wins": len(won),
+                           "won": round(sum(won), 2), "expected_total": round(rate_total, 2)},
+              "definition": DEFINITION}
+    if since is None:
+        result["note"] = "no deal closed on or before the date: no run rate to go by"
+    return result
+
+
+def _root_sum_square(values: list[float]) -> float:
+    """sqrt(sum(v^2)) without overflow for amounts up to the schema's 1e300."""
+    top = max((abs(v) for v in values), default=0.0)
+    return top * math.sqrt(sum((v / top) ** 2 for v in values)) if top else 0.0
+
+
+@hookimpl
+def flowctl_forecast_methods() -> list[ForecastMethod]:
+    return [ForecastMethod("runrate", forecast, N_("revenue won per day over the last horizon, times the horizon"),
+                           label=N_("Run rate"), deal_by_deal=False)]
