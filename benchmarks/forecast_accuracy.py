@@ -8,8 +8,9 @@ the bias of `existing` (against revenue from deals open at the origin) and of `n
 (against revenue from deals created after it), P10-P90 coverage and mean width, and
 the wall-clock time of the 7-origin backtest of every method.
 
-Then the figures of the default method, as `flowctl forecast --as-of ORIGIN` would
-choose it at each origin: by the backtest at the six monthly dates before the origin,
+Then the method `flowctl forecast` chooses on the whole data (as of 2017-12-31), and
+the figures of the default method as `flowctl forecast --as-of ORIGIN` would choose it
+at each origin: by the backtest at the six monthly dates before the origin,
 on the deals as of the origin only (too little history: `weighted`).
 """
 from __future__ import annotations
@@ -69,6 +70,9 @@ def main() -> None:
                           f"{n} {d['expected']:,.0f} [{d['p10']:,.0f}-{d['p90']:,.0f}]{'' if d['held'] else ' MISS'}"
                           for n, d in row["detail"].items()))
 
+            today = backtest(items, cw, NOW, horizon, methods, None, CHOICE_ORIGINS, 30, {"trials": 2000})
+            print(f"  default of `flowctl forecast --horizon {horizon}d` on {NOW}: {today['default_method']} "
+                  f"({today['default_reason']})")
             default_figures(items, cw, horizon, methods, r["origins"])
 
 

@@ -36,7 +36,7 @@ def _days_option(value: str, name: str) -> int:
 @deals_argument
 @workflow_option
 @click.option("--method", "-m", default=None, metavar="NAME",
-              help="weighted, historical, montecarlo, or one from a plugin (default: the one that backtests best here, else weighted).")
+              help="weighted, historical, montecarlo, runrate, or one from a plugin (default: the one that backtests best here, else weighted).")
 @click.option("--horizon", default="90d", show_default=True, help="Revenue closed within this (90d, 12w).")
 @click.option("--trials", type=click.IntRange(1), default=None, help="Monte Carlo trials (default 10000).")
 @click.option("--seed", type=int, default=None, help="Monte Carlo seed (default 1).")
@@ -170,7 +170,8 @@ def format_backtest(r: dict) -> list[str]:
     out += ["", "  (bias of existing: against revenue won by deals open at the origin; of new: by deals created after it)"]
     for row in r["origins"]:
         out += ["", f"  {row['origin']}: actual {num(row['actual'])} (from deals open then {num(row.get('actual_existing'))}, "
-                    f"from new deals {num(row.get('actual_new'))})"]
+                    f"from new deals {num(row.get('actual_new'))})"
+                    + ("" if row.get("used_for_default", True) else "; too little history before it to count for the default")]
         for name, d in (row.get("detail") or {}).items():
             held = "held" if d["held"] else "MISSED"
             error = d["error"] / d["actual"] if d["actual"] else None
