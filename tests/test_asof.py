@@ -142,6 +142,7 @@ COMMANDS = [
     ("forecast", "--method", "weighted", "--format", "json"),
     ("forecast", "--method", "historical", "--format", "json"),
     ("forecast", "--method", "montecarlo", "--trials", "500", "--format", "json"),
+    ("forecast", "--method", "runrate", "--format", "json"),
     ("forecast", "--backtest", "--trials", "200", "--format", "json"),
     ("report", "-o", "report.md"),
     ("board", "-o", "board.html"),

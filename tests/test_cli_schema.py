@@ -68,7 +68,7 @@ def test_the_workflow_schema_accepts_the_test_workflow_and_refuses_a_channel_no_
 def test_forecast_settings_are_those_of_the_registered_methods_only(builtin: Context) -> None:
     settings = editor_schema(builtin, "workflow")["properties"]["forecast"]
     assert settings["additionalProperties"] is False
-    assert {"weighted", "historical", "montecarlo"} <= set(settings["properties"])
+    assert {"weighted", "historical", "montecarlo", "runrate"} <= set(settings["properties"])
     assert all(p["title"] and p["description"] for p in settings["properties"].values())
 
 

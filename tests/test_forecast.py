@@ -278,7 +278,7 @@ def test_backtest_numbers_on_a_tiny_history(tmp_path):
 def test_backtest_all_methods_shape_and_text(tmp_path):
     wf = setup(tmp_path, BACKTEST_DEALS)
     r = forecast_json(wf, "--backtest", "--horizon", "30d", "--origins", "2", "--now", "2026-06-30", "--trials", "500")
-    assert set(r["methods"]) == {"weighted", "historical", "montecarlo"}
+    assert set(r["methods"]) == {"weighted", "historical", "montecarlo", "runrate"}
     for m in r["methods"].values():
         assert set(m) == {"mape", "bias", "bias_amount", "existing_bias", "new_bias", "coverage", "width", "origins"}
     assert all(set(o["forecasts"]) == set(r["methods"]) for o in r["origins"])
@@ -290,7 +290,7 @@ def test_backtest_all_methods_shape_and_text(tmp_path):
 
 def test_every_forecast_has_existing_and_new_parts(tmp_path):
     wf = setup(tmp_path, BACKTEST_DEALS)
-    for method in ("weighted", "historical", "montecarlo"):
+    for method in ("weighted", "historical", "montecarlo", "runrate"):
         r = forecast_json(wf, "--method", method, "--now", "2026-06-30", "--horizon", "30d", "--trials", "300")
         assert r["expected"] == pytest.approx(r["existing"] + r["new"], abs=0.02)
         assert r["p10"] <= r["p50"] <= r["p90"]

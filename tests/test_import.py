@@ -159,7 +159,7 @@ def test_declared_metrics_of_the_example(maven_metrics):
 
 def test_forecast_and_backtest_run_on_maven(maven):
     wf = str(maven / "workflow.yaml")
-    for method in ("weighted", "historical", "montecarlo"):
+    for method in ("weighted", "historical", "montecarlo", "runrate"):
         code, out, err = run("forecast", "-w", wf, "--method", method, "--now", NOW, "--format", "json",
                              "--trials", "1000")
         assert code == 0, err
@@ -168,7 +168,7 @@ def test_forecast_and_backtest_run_on_maven(maven):
     code, out, err = run("forecast", "-w", wf, "--backtest", "--now", NOW, "--trials", "500", "--format", "json")
     assert code == 0, err
     r = json.loads(out)
-    assert set(r["methods"]) == {"weighted", "historical", "montecarlo"}
+    assert set(r["methods"]) == {"weighted", "historical", "montecarlo", "runrate"}
     assert all(m["origins"] == 6 and m["mape"] is not None for m in r["methods"].values())
     assert [c["stage"] for c in r["calibration"]] == ["prospecting", "engaging"]
 

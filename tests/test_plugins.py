@@ -45,6 +45,7 @@ BUILTIN_HOOKS = {
     "forecast_weighted": ["flowctl_forecast_methods"],
     "forecast_historical": ["flowctl_forecast_methods"],
     "forecast_montecarlo": ["flowctl_forecast_methods"],
+    "forecast_runrate": ["flowctl_forecast_methods"],
     "metric_kinds": ["flowctl_metric_kinds"],
     "builtin_templates": ["flowctl_report_formats", "flowctl_template_dirs"],
 }

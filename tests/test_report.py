@@ -176,10 +176,10 @@ def test_funnel_conversion_time_and_bottleneck(demo):
     assert all(r["marker"] is not None for r in rows)  # every stage has its max_days drawn
 
 
-def test_forecast_has_three_methods_and_a_band_per_month(demo):
+def test_forecast_has_every_registered_method_and_a_band_per_month(demo):
     f = context_of(demo)["forecast"]
-    assert [t["name"] for t in f["totals"]] == ["historical", "montecarlo", "weighted"]  # registered ones, by name
-    assert [t["label"] for t in f["totals"]] == ["Historical", "Monte Carlo", "Stage-weighted"]  # the methods' labels
+    assert [t["name"] for t in f["totals"]] == ["historical", "montecarlo", "runrate", "weighted"]  # by name
+    assert [t["label"] for t in f["totals"]] == ["Historical", "Monte Carlo", "Run rate", "Stage-weighted"]
     for t in f["totals"]:
         assert t["p10"] <= t["expected"] <= t["p90"]
     # the headline is the method `forecast` defaults to, not the first by name: ten deals
@@ -192,6 +192,7 @@ def test_forecast_has_three_methods_and_a_band_per_month(demo):
     for name in ("weighted", "historical", "montecarlo"):
         r = december["methods"][name]
         assert r["p10"] <= r["expected"] <= r["p90"], name
+    assert "error" in december["methods"]["runrate"]  # a run rate is not a sum over the month's deals
 
 
 def test_quota_per_owner_with_forecast_to_quarter_end(demo):
