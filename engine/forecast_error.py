@@ -103,9 +103,10 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
 
 
 def has_history(states: list[SlimState], day: dt.date) -> bool:
-    """Whether a forecast on `day`, from the deals as they stood on it, had something to learn from: at least MIN_PAST_WINS
-    wins, and closes seen over at least REPLAY_STEP_DAYS (with less, its curves came from
-    a few days of closes, and its error says nothing about the method)."""
+    """Whether a forecast on `day`, from the deals as they stood on it, had something to
+    learn from: at least MIN_PAST_WINS wins, and closes seen over at least REPLAY_STEP_DAYS
+    (with less, its curves came from a few days of closes: its error says nothing about
+    the method)."""
     if sum(1 for t in states if t.outcome == "won") < MIN_PAST_WINS:
         return False
     since = observed_since(states, day)
