@@ -21,6 +21,7 @@ from flowctl.catalogs import N_
 from flowctl.forecast_parts import Z90, new_part
 from flowctl.hookspecs import hookimpl
 from flowctl.hooktypes import ForecastInput, ForecastMethod
+from flowctl.metrics import SlimState
 from flowctl.survival import observed_since
 
 DEFINITION = ("existing: revenue won per day over the last horizon (from the first close on) x the horizon, "
@@ -37,25 +38,34 @@ def forecast(data: ForecastInput) -> dict:
     won = [s.amount for s in data.states
            if s.outcome == "won" and s.closed_at is not None and start < s.closed_at <= data.now]
     scale = horizon / days if since is not None and days > 0 else 0.0
-    rate_total = scale * sum(won)
+    rate_total = scale * math.fsum(won)  # fsum: the same total whatever the order of the deals
     new = new_part(data.states, data.now, horizon)["expected"]
     existing = max(0.0, rate_total - new)
     sd = scale * _root_sum_square(won)
     result = {"expected": round(existing, 2), "p10": round(max(0.0, existing - Z90 * sd), 2),
               "p50": round(existing, 2), "p90": round(existing + Z90 * sd, 2),
-              "open_deals": sum(1 for s in data.states if s.outcome == "open"),
+              "open_deals": sum(1 for s in data.states if _open_on(s, data.now)),
               "run_rate": {"window_days": days if since is not None else 0, "wins": len(won),
-                           "won": round(sum(won), 2), "expected_total": round(rate_total, 2)},
+                           "won": round(math.fsum(won), 2), "expected_total": round(rate_total, 2)},
               "definition": DEFINITION}
     if since is None:
         result["note"] = "no deal closed on or before the date: no run rate to go by"
     return result
 
 
+def _open_on(s: SlimState, now: dt.date) -> bool:
+    """Whether the deal was open on the date: it existed by then and had not closed by
+    then (a deal won after the date was open on it; one created after it did not exist)."""
+    start = s.created or min(s.stage_entries.values(), default=None)
+    if start is not None and start > now:
+        return False
+    return s.outcome == "open" or (s.closed_at is not None and s.closed_at > now)
+
+
 def _root_sum_square(values: list[float]) -> float:
     """sqrt(sum(v^2)) without overflow for amounts up to the schema's 1e300."""
     top = max((abs(v) for v in values), default=0.0)
-    return top * math.sqrt(sum((v / top) ** 2 for v in values)) if top else 0.0
+    return top * math.sqrt(math.fsum((v / top) ** 2 for v in values)) if top else 0.0
 
 
 @hookimpl
