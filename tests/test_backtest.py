@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flowctl.backtest import FALLBACK_METHOD, choose_default, parse_every, schedule
+from flowctl.backtest import FALLBACK_METHOD, MIN_ORIGINS, choose_default, parse_every, schedule
 
 
 def test_monthly_and_daily_schedules():
@@ -53,3 +53,82 @@ def test_repeated_origins_are_backtested_once(tmp_path):
     assert result.exit_code in (0, 1), result.output  # 1: one deal is too little history to score
     origins = [row["origin"] for row in json.loads(result.stdout)["origins"]]
     assert origins == ["2026-01-01"]  # once, though --from and --to name it both
+
+
+# ---------------------------------------------------------------------------------
+# which origins the default is chosen over: those with a history to learn from
+# ---------------------------------------------------------------------------------
+
+START = dt.date(2025, 1, 1)
+EVERY, TO_CLOSE, HORIZON = 5, 20, 30  # a deal created every 5 days, each won 20 days later
+STEADY = [START + dt.timedelta(days=EVERY * k) for k in range(30)]
+NO_HISTORY = [dt.date(2025, 1, 15), dt.date(2025, 2, 10)]  # no win yet; 5 wins but closes seen for 20 days only
+HISTORY = [dt.date(2025, 2, 25), dt.date(2025, 3, 25), dt.date(2025, 4, 25), dt.date(2025, 5, 25)]
+LATER = dt.date(2025, 6, 30)  # every origin's horizon has passed
+
+
+@pytest.fixture(scope="module")
+def steady_wins(tmp_path_factory, analytics_workflow):
+    """(compiled workflow, [(deal document, its state on LATER)]) for the STEADY deals."""
+    from conftest import Project
+    from flowctl.compiled import CompiledWorkflow
+    from flowctl.pipeline import evaluate_all
+    project = Project(tmp_path_factory.mktemp("steady_wins"))
+    project.data(*({"id": f"D{k}", "amount": 1000 + 100 * k, "created": day.isoformat(),
+                    "history": [{"stage": "prospect", "at": day.isoformat()}], "outcome": "won",
+                    "closed_at": (day + dt.timedelta(days=TO_CLOSE)).isoformat()} for k, day in enumerate(STEADY)))
+    cw = CompiledWorkflow(analytics_workflow)
+    items = list(evaluate_all(cw, [str(project.deals)], LATER))
+    assert all(not item.failed for item in items)
+    return cw, [(item.doc.deal, item.state) for item in items]
+
+
+def won_within(pairs, day: dt.date) -> float:
+    return sum(s.amount for _, s in pairs if day < s.closed_at <= day + dt.timedelta(days=HORIZON))
+
+
+def off_by(name: str, pairs, without_history: float, with_history: float):
+    """A method forecasting the revenue the origin's horizon will bring, off by these fractions
+    at the origins without and with a history (it is told the answer: a stand-in for a method
+    that happens to fit the first days of a pipeline)."""
+    from flowctl.forecast_error import has_history
+    from flowctl.hooktypes import ForecastInput, ForecastMethod
+
+    def forecast(data: ForecastInput) -> dict:
+        error = with_history if has_history(data.states, data.now) else without_history
+        figure = won_within(pairs, data.now) * (1 + error)
+        return {"expected": figure, "p10": figure, "p50": figure, "p90": figure, "existing": figure, "new": 0.0}
+    return ForecastMethod(name, forecast)
+
+
+def run_backtest(deals, origins, **errors):
+    from flowctl.backtest import backtest
+    cw, pairs = deals
+    methods = {name: off_by(name, pairs, *pair) for name, pair in errors.items()}
+    return backtest(iter(pairs), cw, LATER, HORIZON, methods, dates=origins)
+
+
+def test_origins_before_the_history_began_are_not_used_for_the_default(steady_wins):
+    r = run_backtest(steady_wins, NO_HISTORY + HISTORY, weighted=(0.1, 0.1), other=(0.2, 0.2))
+    assert [(o["origin"], o["used_for_default"]) for o in r["origins"]] == \
+        [(d.isoformat(), d in HISTORY) for d in NO_HISTORY + HISTORY]
+    assert all(o["actual"] > 0 for o in r["origins"])  # every one of them is scored
+
+
+@pytest.mark.parametrize("early,late", [("a", "b"), ("b", "a")])  # first or second by name
+@pytest.mark.parametrize("fit", [0.0, 0.05])
+def test_a_method_best_only_before_the_history_began_is_not_the_default(steady_wins, early, late, fit):
+    # over all six origins the early fit wins (mean 0.25 or 0.28 against 0.3); over the four with a history, 0.4 loses
+    r = run_backtest(steady_wins, NO_HISTORY + HISTORY, **{early: (fit, 0.4), late: (0.3, 0.3)})
+    assert r["methods"][early]["mape"] < r["methods"][late]["mape"]  # the summary still covers every origin
+    assert r["methods"][early]["origins"] == len(NO_HISTORY + HISTORY)
+    assert r["default_method"] == late
+    assert f"over {len(HISTORY)} past origin(s)" in r["default_reason"]
+
+
+@pytest.mark.parametrize("with_history", range(MIN_ORIGINS))
+def test_fewer_origins_with_a_history_than_min_origins_fall_back(steady_wins, with_history):
+    origins = NO_HISTORY + HISTORY[:with_history]
+    r = run_backtest(steady_wins, origins, good=(0.0, 0.0), bad=(0.5, 0.5))
+    assert r["methods"]["good"]["origins"] == len(origins) >= MIN_ORIGINS - 1  # scored, but not chosen from
+    assert r["default_method"] == FALLBACK_METHOD and "too little history" in r["default_reason"]

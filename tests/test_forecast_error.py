@@ -7,7 +7,7 @@ import math
 import pytest
 
 from flowctl.forecast_error import MIN_PAST_WINS, PAST_ORIGINS, REPLAY_STEP_DAYS, REPLAY_TRIALS, Calibration, \
-    Z90, calibrate, past_log_errors, replays, residual_spread, state_then, t90
+    Z90, calibrate, has_history, past_log_errors, replays, residual_spread, state_then, t90
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 from flowctl.metrics import SlimState
 from flowctl.plugin_manager import Plugins
@@ -151,6 +151,32 @@ def test_a_deal_closed_later_was_open_then_and_closed_after(maps, outcome):
     assert before is not None and (before.outcome, before.closed_at, before.stage) == ("open", None, "prospect")
     after = state_then(s, _ago(5), *maps)  # closed on that day: closed
     assert after is not None and (after.outcome, after.closed_at, after.stage) == (outcome, _ago(5), "closed")
+
+
+# ------------------------------------------------------------------ has_history
+
+def _closes(wins: int, first: int, first_outcome: str) -> list[SlimState]:
+    """`wins` won deals and an open one; the earliest close, `first` days before NOW, is a
+    win or a loss (the loss is not a win); the other wins closed 1, 2, ... days before NOW."""
+    earliest = [_state("F", {"prospect": first + 10}, created=first + 10, outcome=first_outcome, closed=first)]
+    rest = wins - (first_outcome == "won")
+    return earliest + [_state(f"W{i}", {"prospect": first + 10}, created=first + 10, outcome="won", closed=1 + i)
+                       for i in range(rest)] + [_state("O", {"prospect": 5}, created=5)]
+
+
+@pytest.mark.parametrize("first_outcome", ["won", "lost"])
+@pytest.mark.parametrize("first", [REPLAY_STEP_DAYS - 1, REPLAY_STEP_DAYS, REPLAY_STEP_DAYS + 300])
+@pytest.mark.parametrize("wins", [MIN_PAST_WINS - 1, MIN_PAST_WINS, MIN_PAST_WINS + 20])
+def test_a_history_needs_enough_wins_and_a_step_of_closes_seen(wins, first, first_outcome):
+    states = _closes(wins, first, first_outcome)
+    assert sum(s.outcome == "won" for s in states) == wins
+    assert has_history(states, NOW) is (wins >= MIN_PAST_WINS and first >= REPLAY_STEP_DAYS)
+
+
+@pytest.mark.parametrize("open_deals", [0, 1, 3 * MIN_PAST_WINS])
+def test_no_close_at_all_is_no_history(open_deals):
+    states = [_state(f"O{i}", {"prospect": 400 - i}, created=400 - i) for i in range(open_deals)]
+    assert has_history(states, NOW) is False
 
 
 # ------------------------------------------------------------------ replays

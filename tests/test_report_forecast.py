@@ -165,6 +165,22 @@ def test_a_failing_method_is_shown_failed_and_the_others_go_on(wf):
     assert alone["main"] is None
 
 
+@pytest.mark.parametrize("states", [OPEN + CLOSED, OPEN, OPEN[1:2], OPEN[-1:]], ids=["all", "open", "one month", "undated"])
+def test_a_method_that_is_not_deal_by_deal_has_totals_but_no_month_figures(wf, states):
+    seen: list[ForecastInput] = []
+    methods = {"rate": fixed("rate", seen, deal_by_deal=False), "weighted": fixed("weighted", deal_by_deal=True)}
+    f = forecast_section(states, wf, NOW, HORIZON, None, methods, None, fmt())
+    rate = next(t for t in f["totals"] if t["name"] == "rate")
+    assert rate["expected"] == 10.0 * len([s for s in states if s.outcome == "open"])  # its totals row, as any method
+    assert f["months"] and all(r["methods"]["rate"] == {"error": "forecast method rate does not forecast deal by deal"}
+                               for r in f["months"])  # every month, with deals or without
+    assert not any(d.options.get("existing_only") for d in seen)  # never asked about a month's deals
+    alone = forecast_section(states, wf, NOW, HORIZON, None, {"weighted": fixed("weighted")}, None, fmt())
+    assert [r["methods"]["weighted"] for r in f["months"]] == [r["methods"]["weighted"] for r in alone["months"]]
+    assert [{k: v for k, v in r.items() if k != "methods"} for r in f["months"]] == \
+        [{k: v for k, v in r.items() if k != "methods"} for r in alone["months"]]
+
+
 @pytest.mark.parametrize("trials,settings,expected", [
     (None, None, {"trials": REPORT_TRIALS, "seed": 1}),
     (300, None, {"trials": 300, "seed": 1}),
