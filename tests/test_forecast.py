@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
+import math
 from pathlib import Path
 
 import pytest
@@ -203,7 +203,8 @@ def test_montecarlo_uses_time_to_close(tmp_path):
     assert r["timing_sources"] == {"history": 1}
 
 
-def test_montecarlo_10000_trials_over_10000_deals_under_5_seconds():
+def test_montecarlo_10000_trials_over_10000_deals_agree_with_the_sum_of_bernoullis():
+    # its speed is benchmarks/forecast_speed.py's figure, not a test's: a loaded machine is slow
     plugins = Plugins()
     workflow, _ = load_workflow(str(DATA / "workflow.yaml"), plugins)
     now = dt.date(2026, 3, 31)
@@ -211,10 +212,13 @@ def test_montecarlo_10000_trials_over_10000_deals_under_5_seconds():
     states = [SlimState(f"D{i}", stages[i % 3], i % 3, "open", 100.0 + i, 0.1 + 0.3 * (i % 3), "pipeline", None,
                         None, None, None, now, 0, False, False, {stages[i % 3]: now}, {}) for i in range(10_000)]
     method = plugins.forecast_methods()["montecarlo"]
-    start = time.perf_counter()
     r = method.forecast(ForecastInput(states, workflow, now, 90, None, {"trials": 10_000, "seed": 1}))
-    assert time.perf_counter() - start < 5.0
-    assert r["p10"] <= r["p50"] <= r["p90"]
+    # no history and no expected close: each deal closes within the horizon, won with its probability
+    mean = sum(s.amount * s.probability for s in states)
+    sd = math.sqrt(sum(s.amount ** 2 * s.probability * (1 - s.probability) for s in states))
+    assert r["p10"] <= r["p50"] <= r["p90"] and r["open_deals"] == 10_000
+    assert r["expected"] == pytest.approx(mean, abs=5 * sd / math.sqrt(10_000))
+    assert r["p90"] - r["p10"] == pytest.approx(2 * Z90 * sd, rel=0.05)  # 10000 deals: near normal
 
 
 # ---------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def test_a_failing_method_is_shown_failed_and_the_others_go_on(wf):
     assert alone["main"] is None
 
 
-@pytest.mark.parametrize("states", [OPEN + CLOSED, OPEN, OPEN[1:2], OPEN[-1:]], ids=["all", "open", "one month", "undated"])
+@pytest.mark.parametrize("states", [OPEN + CLOSED, OPEN, OPEN[1:2], OPEN[-1:]],
+                         ids=["all", "open", "one month", "undated"])
 def test_a_method_that_is_not_deal_by_deal_has_totals_but_no_month_figures(wf, states):
     seen: list[ForecastInput] = []
     methods = {"rate": fixed("rate", seen, deal_by_deal=False), "weighted": fixed("weighted", deal_by_deal=True)}
