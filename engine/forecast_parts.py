@@ -64,7 +64,7 @@ def new_part(states: list[Any], now: dt.date, horizon: int) -> dict:
     # a deal created on day u after the date has horizon - u days left to be won
     chance = sum(curve.win_within(0, horizon - u) or 0.0 for u in range(1, horizon + 1)) / horizon if horizon else 0.0
     values = recent_wins or all_wins
-    mean = sum(values) / len(values) if values else 0.0
+    mean = math.fsum(values) / len(values) if values else 0.0  # fsum: the same whatever the deals' order
     wins = rate * horizon * chance
     expected = wins * mean
     # hypot: amounts up to the schema's 1e300 must not overflow
@@ -83,7 +83,7 @@ def _parameter_error(created: int, wins: int, values: list[float], mean: float) 
     if not created or not wins or not values or not mean:
         return 0.0
     n = len(values)
-    spread = sum(((v - mean) / mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    spread = math.fsum(((v - mean) / mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
     return math.sqrt(1 / created + 1 / wins + spread / n)
 
 
@@ -91,7 +91,7 @@ def _root_mean_square(values: list[float]) -> float:
     """sqrt(mean(v^2)), scaled by the largest value: amounts up to the schema's 1e300
     would overflow their squares."""
     top = max((abs(v) for v in values), default=0.0)
-    return top * math.sqrt(sum((v / top) ** 2 for v in values) / len(values)) if top else 0.0
+    return top * math.sqrt(math.fsum((v / top) ** 2 for v in values) / len(values)) if top else 0.0
 
 
 def combine(result: dict, new: dict, error_spread: float | None = None, factors: tuple[float, float] = (1.0, 1.0)) -> dict:
@@ -102,10 +102,14 @@ def combine(result: dict, new: dict, error_spread: float | None = None, factors:
     existing = result.get("existing", result["expected"])
     if existing is None:
         return result
-    sd_existing = max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)) if result.get("p90") is not None else 0.0
-    existing, sd_existing = existing * factors[0], sd_existing * factors[0]
-    new_expected, sd_new = new["expected"] * factors[1], new["sd"] * factors[1]
-    total = existing + new_expected
+    # the wider half of the method's band: its P10 may be floored at 0, its P90 capped at the total
+    sd_existing = 0.0
+    if result.get("p90") is not None and result.get("p10") is not None:
+        mid = existing if result.get("p50") is None else result["p50"]
+        sd_existing = max(0.0, result["p90"] - mid, mid - result["p10"]) / Z90
+    existing, sd_existing = round(existing * factors[0], 2), sd_existing * factors[0]
+    new_expected, sd_new = round(new["expected"] * factors[1], 2), new["sd"] * factors[1]
+    total = round(existing + new_expected, 2)  # the sum of the parts as shown
     # hypot, not the root of the squares: amounts up to the schema's 1e300 must not overflow
     sd = math.hypot(sd_existing, sd_new, (error_spread or 0.0) * total)
     out = dict(result)

@@ -178,3 +178,32 @@ def test_the_calibration_scales_each_part_and_its_spread(factors):
     assert (out["existing"], out["new"], out["expected"]) == (existing, new, existing + new)
     sd = math.hypot(40 / (2 * Z90) * factors[0], 20.0 * factors[1])
     assert out["p90"] == round(existing + new + Z90 * sd, 2)
+
+
+@pytest.mark.parametrize("band", [
+    {"p10": 0.0, "p50": 10.0, "p90": 30.0},  # P10 floored at 0: the upper half is the honest one
+    {"p10": 70.0, "p50": 100.0, "p90": 110.0},  # P90 capped at the total: the lower half is
+    {"p10": 80.0, "p50": 100.0, "p90": 120.0},  # symmetric: either
+])
+def test_the_existing_spread_is_the_wider_half_of_the_methods_band(band):
+    result = {"expected": band["p50"], **band}
+    out = combine(result, {"expected": 0.0, "sd": 0.0})
+    half = max(band["p90"] - band["p50"], band["p50"] - band["p10"])
+    assert out["p90"] == round(band["p50"] + half, 2)
+    assert out["p90"] >= band["p90"] and out["p10"] <= band["p10"]  # never narrower than the method's own
+
+
+@pytest.mark.parametrize("parts", [(573340.284, 879513.706), (0.005, 0.005), (1e15 + 0.125, 0.335), (0.0, 0.0)])
+def test_expected_is_the_sum_of_the_parts_as_shown(parts):
+    existing, new = parts
+    out = combine({"expected": existing, "p10": existing, "p50": existing, "p90": existing},
+                  {"expected": new, "sd": 0.0}, factors=(1.0, 1.0))
+    assert out["expected"] == round(out["existing"] + out["new"], 2) == out["p50"]
+
+
+def test_the_new_part_does_not_depend_on_the_order_of_the_deals():
+    amounts = [1e16, 3.3, 7.1, 0.1, 123456789.123, 5e15 + 0.5, 0.7]
+    deals = [_deal(c, "won", c - 1, amount=a) for c, a in zip(range(10, 80, 10), amounts)]
+    first = new_part(deals, NOW, 30)
+    for k in range(1, len(deals)):
+        assert new_part(deals[k:] + deals[:k], NOW, 30) == first

@@ -355,3 +355,11 @@ def test_the_command_in_json_and_text(tmp_path, cli):
                         f"{num(r['existing'])} (deals open now) + new {num(r['new'])} (deals not created yet)")
     assert lines[1].split() == ["P10", num(r["p10"]), "P50", num(r["p50"]), "P90", num(r["p90"]), "(1", "open", "deal(s))"]
     assert f"definition: {DEFINITION}" in text.stdout
+
+
+def test_the_text_says_why_there_is_no_run_rate(tmp_path, cli):
+    # no deal closed on or before the date: the forecast is 0, and the text says why
+    wf = Project.analytics(tmp_path, [{"id": "O1", "amount": 5000, "created": "2026-03-01"}]).workflow
+    text = cli("forecast", "-w", str(wf), "--method", "runrate", "--now", "2026-03-31", "--horizon", "90d")
+    assert text.exit_code == 0, text.stderr
+    assert "  note: no deal closed on or before the date: no run rate to go by" in text.stdout.splitlines()

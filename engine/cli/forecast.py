@@ -139,7 +139,7 @@ def format_forecast(r: dict, workflow: Any) -> list[str]:
     if n:
         out.append(f"  new: {n['created_per_day']:g} deal(s) created a day x {n['win_chance_within_rest']:.1%} won within "
                    f"the rest of the horizon x {num(n['mean_won_value'])} {cur} a win = {num(n['expected_new_wins'])} win(s)")
-    for key in ("definition", "quantiles", "smoothing", "timing"):
+    for key in ("note", "definition", "quantiles", "smoothing", "timing"):
         if r.get(key):
             out.append(f"  {key}: {r[key]}")
     if r.get("by_category"):
