@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from typing import Any, Iterable, Iterator
@@ -58,7 +59,12 @@ class HistoryModel:
     sources: dict = dataclasses.field(default_factory=dict)
     prior_strength: float = PRIOR_STRENGTH
     samples: dict[str, list[Sample]] = dataclasses.field(default_factory=dict)  # stage -> (days, outcome)
-    curves: dict[str, WinCurve] = dataclasses.field(default_factory=dict)  # stage -> censored win curve
+
+    @functools.cached_property
+    def curves(self) -> dict[str, WinCurve]:
+        """Stage -> censored win curve; built when first asked for: Monte Carlo and the
+        smoothed rates never read them, and they are a third of learning's cost."""
+        return {stage: WinCurve(rows) for stage, rows in self.samples.items()}
 
     def prior(self, stage: str) -> float:
         return min(max(self.configured.get(stage, 0.5), PRIOR_CLIP[0]), PRIOR_CLIP[1])
@@ -147,7 +153,6 @@ def learn(states: Iterable[Any], workflow: Workflow, now: dt.date, store: Any = 
         if deal_id not in known:
             _learn_one(model, h["entries"], h["outcome"], h["closed_at"], now, None, closed)
     model.sources.update({"closed_won": closed["won"], "closed_lost": closed["lost"]})
-    model.curves = {stage: WinCurve(rows) for stage, rows in model.samples.items()}
     for days in model.win_days.values():
         days.sort()
     return model
