@@ -42,6 +42,10 @@ ORIGINS = [dt.date(2017, m, 1) for m in range(4, 11)]
 NOW = dt.date(2017, 12, 31)
 
 
+def pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:+.1%}"
+
+
 def main() -> None:
     maven = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(os.environ.get("FLOWCTL_MAVEN_DIR") or DEFAULT)
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,7 +65,6 @@ def main() -> None:
                   f"backtest of {len(methods)} methods: {took:.1f} s")
             print(f"  {'method':12} {'MAPE':>7} {'bias':>7} {'existing':>9} {'new':>7} {'coverage':>9} {'width':>7}")
             for name, m in r["methods"].items():
-                pct = lambda v: "n/a" if v is None else f"{v:+.1%}"  # noqa: E731
                 print(f"  {name:12} {m['mape']:>7.1%} {pct(m['bias']):>7} {pct(m['existing_bias']):>9} "
                       f"{pct(m['new_bias']):>7} {m['coverage']:>5}/{m['origins']} {m['width']:>7.0%}")
             for row in r["origins"]:
@@ -89,7 +92,6 @@ def default_figures(items: list, cw: CompiledWorkflow, horizon: int, methods: di
         scored.append(score(result, row["actual"], row["actual_existing"]))
         chosen.append(f"{origin:%m-%d} {name}")
     m = summarise(scored)
-    pct = lambda v: "n/a" if v is None else f"{v:+.1%}"  # noqa: E731
     print(f"  {'default':12} {m['mape']:>7.1%} {pct(m['bias']):>7} {pct(m['existing_bias']):>9} "
           f"{pct(m['new_bias']):>7} {m['coverage']:>5}/{m['origins']} {m['width']:>7.0%}   ({', '.join(chosen)})")
 

@@ -61,7 +61,7 @@ def choose_default(result: dict) -> tuple[str, str]:
     scored = {n: m for n, m in result["methods"].items() if m.get("mape") is not None and m["origins"] >= MIN_ORIGINS}
     if not scored:
         return FALLBACK_METHOD, (f"too little history to backtest (fewer than {MIN_ORIGINS} past origins with "
-                                 f"revenue won): {FALLBACK_METHOD}")
+                                 f"revenue won and a history before them): {FALLBACK_METHOD}")
     best = min(m["mape"] for m in scored.values())
     winners = sorted(n for n, m in scored.items() if m["mape"] == best)
     if len(winners) > 1:
@@ -147,7 +147,8 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
                 actual[o] += final.amount
     rows = []
     scored: dict[str, list[dict]] = {m: [] for m in methods}
-    learned: dict[str, list[dict]] = {m: [] for m in methods}  # at origins with a history to learn from
+    # only origins with a history count for the default: before it every method forecasts from nothing
+    learned: dict[str, list[dict]] = {m: [] for m in methods}
     failures: list[str] = []
     for o in dates:
         states = at_origin.pop(o)

@@ -34,6 +34,7 @@ import datetime as dt
 import math
 from typing import Any, Callable, Iterable, Iterator
 
+from .forecast_parts import band_sd
 from .hooktypes import ForecastInput, ForecastMethod
 from .metrics import SlimState
 from .survival import observed_since
@@ -95,7 +96,7 @@ def replays(method: ForecastMethod, data: ForecastInput, new: Callable[[list, dt
         except Exception:  # a method that cannot replay has no past error to show
             return
         total = existing + part["expected"]
-        sd = math.hypot(max(0.0, (result["p90"] - result["p10"]) / (2 * Z90)), part["sd"])  # hypot: no overflow
+        sd = math.hypot(band_sd(result), part["sd"])  # hypot: no overflow
         yield {"origin": day.isoformat(), "expected": round(total, 2), "existing": round(existing, 2),
                "new": part["expected"], "p10": round(max(0.0, total - Z90 * sd), 2),
                "p90": round(total + Z90 * sd, 2), "actual": round(actual, 2),
@@ -107,7 +108,7 @@ def has_history(states: list[SlimState], day: dt.date) -> bool:
     learn from: at least MIN_PAST_WINS wins, and closes seen over at least REPLAY_STEP_DAYS
     (with less, its curves came from a few days of closes: its error says nothing about
     the method)."""
-    if sum(1 for t in states if t.outcome == "won") < MIN_PAST_WINS:
+    if sum(1 for t in states if t.outcome == "won" and t.closed_at is not None and t.closed_at <= day) < MIN_PAST_WINS:
         return False
     since = observed_since(states, day)
     return since is not None and (day - since).days >= REPLAY_STEP_DAYS

@@ -88,10 +88,24 @@ def _parameter_error(created: int, wins: int, values: list[float], mean: float) 
 
 
 def _root_mean_square(values: list[float]) -> float:
-    """sqrt(mean(v^2)), scaled by the largest value: amounts up to the schema's 1e300
+    """sqrt(mean(v^2))."""
+    return root_sum_square(values) / math.sqrt(len(values)) if values else 0.0
+
+
+def root_sum_square(values: list[float]) -> float:
+    """sqrt(sum(v^2)), scaled by the largest value: amounts up to the schema's 1e300
     would overflow their squares."""
     top = max((abs(v) for v in values), default=0.0)
-    return top * math.sqrt(math.fsum((v / top) ** 2 for v in values) / len(values)) if top else 0.0
+    return top * math.sqrt(math.fsum((v / top) ** 2 for v in values)) if top else 0.0
+
+
+def band_sd(result: dict) -> float:
+    """The standard deviation a method's P10-P90 band stands for: its wider half over
+    z0.9, since its P10 may be floored at 0 and its P90 capped at the total; 0 without a band."""
+    if result.get("p90") is None or result.get("p10") is None:
+        return 0.0
+    mid = result.get("existing", result["expected"]) if result.get("p50") is None else result["p50"]
+    return max(0.0, result["p90"] - mid, mid - result["p10"]) / Z90
 
 
 def combine(result: dict, new: dict, error_spread: float | None = None, factors: tuple[float, float] = (1.0, 1.0)) -> dict:
@@ -102,12 +116,7 @@ def combine(result: dict, new: dict, error_spread: float | None = None, factors:
     existing = result.get("existing", result["expected"])
     if existing is None:
         return result
-    # the wider half of the method's band: its P10 may be floored at 0, its P90 capped at the total
-    sd_existing = 0.0
-    if result.get("p90") is not None and result.get("p10") is not None:
-        mid = existing if result.get("p50") is None else result["p50"]
-        sd_existing = max(0.0, result["p90"] - mid, mid - result["p10"]) / Z90
-    existing, sd_existing = round(existing * factors[0], 2), sd_existing * factors[0]
+    existing, sd_existing = round(existing * factors[0], 2), band_sd(result) * factors[0]
     new_expected, sd_new = round(new["expected"] * factors[1], 2), new["sd"] * factors[1]
     total = round(existing + new_expected, 2)  # the sum of the parts as shown
     # hypot, not the root of the squares: amounts up to the schema's 1e300 must not overflow

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -68,7 +69,7 @@ LATER = dt.date(2025, 6, 30)  # every origin's horizon has passed
 
 
 @pytest.fixture(scope="module")
-def steady_wins(tmp_path_factory, analytics_workflow):
+def steady_wins(tmp_path_factory: Any, analytics_workflow: Any) -> tuple[Any, list[tuple[dict, Any]]]:
     """(compiled workflow, [(deal document, its state on LATER)]) for the STEADY deals."""
     from conftest import Project
     from flowctl.compiled import CompiledWorkflow
@@ -83,11 +84,11 @@ def steady_wins(tmp_path_factory, analytics_workflow):
     return cw, [(item.doc.deal, item.state) for item in items]
 
 
-def won_within(pairs, day: dt.date) -> float:
+def won_within(pairs: list[tuple[dict, Any]], day: dt.date) -> float:
     return sum(s.amount for _, s in pairs if day < s.closed_at <= day + dt.timedelta(days=HORIZON))
 
 
-def off_by(name: str, pairs, without_history: float, with_history: float):
+def off_by(name: str, pairs: list[tuple[dict, Any]], without_history: float, with_history: float) -> Any:
     """A method forecasting the revenue the origin's horizon will bring, off by these fractions
     at the origins without and with a history (it is told the answer: a stand-in for a method
     that happens to fit the first days of a pipeline)."""
@@ -101,7 +102,7 @@ def off_by(name: str, pairs, without_history: float, with_history: float):
     return ForecastMethod(name, forecast)
 
 
-def run_backtest(deals, origins, **errors):
+def run_backtest(deals: tuple[Any, list[tuple[dict, Any]]], origins: list[dt.date], **errors: tuple[float, float]) -> dict:
     from flowctl.backtest import backtest
     cw, pairs = deals
     methods = {name: off_by(name, pairs, *pair) for name, pair in errors.items()}
@@ -132,3 +133,13 @@ def test_fewer_origins_with_a_history_than_min_origins_fall_back(steady_wins, wi
     r = run_backtest(steady_wins, origins, good=(0.0, 0.0), bad=(0.5, 0.5))
     assert r["methods"]["good"]["origins"] == len(origins) >= MIN_ORIGINS - 1  # scored, but not chosen from
     assert r["default_method"] == FALLBACK_METHOD and "too little history" in r["default_reason"]
+
+
+@pytest.mark.parametrize("several", [True, False])
+def test_the_text_marks_the_origins_that_did_not_count_for_the_default(steady_wins, several):
+    from flowctl.cli.forecast import format_backtest
+    errors = {"weighted": (0.1, 0.1), "other": (0.2, 0.2)} if several else {"weighted": (0.1, 0.1)}
+    r = run_backtest(steady_wins, NO_HISTORY + HISTORY, **errors)
+    marked = [line for line in format_backtest(r) if "too little history before it" in line]
+    # with one method no default is chosen, so nothing is said about counting for it
+    assert [line.split(":")[0].strip() for line in marked] == ([d.isoformat() for d in NO_HISTORY] if several else [])

@@ -15,7 +15,7 @@ import pytest
 from conftest import Project
 from flowctl.cli.analytics import num
 from flowctl.forecast_parts import new_part
-from flowctl.forecasting import run_method
+from flowctl.forecasting import ForecastFailed, run_method
 from flowctl.hooktypes import ForecastInput, ForecastMethod
 from flowctl.metrics import SlimState
 from flowctl.plugin_manager import Plugins
@@ -117,7 +117,7 @@ def test_the_window_holds_the_date_and_not_the_day_a_horizon_before(method, anal
 
 
 def test_all_wins_on_one_day(method, analytics_workflow):
-    states = [won(n, 30, 250.0) for n in range(8)] + [lost(9, 60)]
+    states = [won(n, 30, 250.0) for n in range(8)] + [lost(9, 60), deal(10, amount=1e6)]
     r = forecast(method, analytics_workflow, states, horizon=90)
     assert r["run_rate"] == {"window_days": 61, "wins": 8, "won": 2000.0,
                              "expected_total": round(90 / 61 * 2000.0, 2)}
@@ -203,7 +203,7 @@ def test_existing_is_floored_at_zero_when_the_new_part_exceeds_the_run_rate(meth
 @pytest.mark.parametrize("horizon", [30, 90])
 def test_the_run_rate_is_split_into_existing_and_new(method, analytics_workflow, horizon):
     states = [lost(1, 400)] + [won(n, n * 3, 500.0, created=n * 3 + 40) for n in range(2, 100)]
-    states += [deal(n, created=n % 90) for n in range(100, 110)]
+    states += [deal(n, created=n % 90, amount=1e5) for n in range(100, 110)]
     r = forecast(method, analytics_workflow, states, horizon)
     new = new_part(states, NOW, horizon)["expected"]
     assert r["run_rate"]["expected_total"] > new
@@ -237,7 +237,8 @@ def test_p10_to_p90_holds_four_outcomes_in_five_of_a_steady_team(method, analyti
     below = above = 0
     trials = 400
     for _ in range(trials):
-        states = [deal(0, "lost", history - 1, 0.0, None)]  # closes seen over `history` days
+        states = [deal(0, "lost", history - 1, 0.0, None), deal(-1, amount=1e12, created=None)]  # closes seen over
+        # `history` days, and an open pipeline far larger than what the team wins
         states += [deal(n, "won", day, amount, None) for n, (day, amount) in enumerate(wins_over(rng, history, per_day), 1)]
         actual = sum(amount for _, amount in wins_over(rng, horizon, per_day))
         r = forecast(method, analytics_workflow, states, horizon)
@@ -363,3 +364,24 @@ def test_the_text_says_why_there_is_no_run_rate(tmp_path, cli):
     text = cli("forecast", "-w", str(wf), "--method", "runrate", "--now", "2026-03-31", "--horizon", "90d")
     assert text.exit_code == 0, text.stderr
     assert "  note: no deal closed on or before the date: no run rate to go by" in text.stdout.splitlines()
+
+
+@pytest.mark.parametrize("open_amounts", [[], [0.0], [10.0], [10.0, 250.5], [1e300]])
+@pytest.mark.parametrize("horizon", [30, 90])
+def test_the_open_deals_cannot_bring_more_than_they_are_worth(method, analytics_workflow, open_amounts, horizon):
+    # a steady team wins 1,000 every 3 days; the open deals are worth whatever the case says
+    states = [lost(1, 400)] + [won(n, n * 3, 1000.0) for n in range(2, 40)]
+    states += [deal(100 + k, amount=a) for k, a in enumerate(open_amounts)]
+    r = forecast(method, analytics_workflow, states, horizon)
+    worth = sum(open_amounts)
+    uncapped = r["run_rate"]["expected_total"] - new_part(states, NOW, horizon)["expected"]
+    assert r["expected"] == pytest.approx(min(max(0.0, uncapped), worth), rel=1e-9, abs=0.01)
+    assert r["p10"] <= r["p50"] <= r["p90"] <= worth + 0.01
+    assert r["open_deals"] == len(open_amounts)
+
+
+def test_a_run_rate_past_the_largest_amount_is_a_named_failure(method, analytics_workflow):
+    # 20,000 wins of 1e300 on one day (2 days of closes seen), scaled to 99,999 days: past what a float holds
+    states = [won(n, 1, HUGE) for n in range(20_000)]
+    with pytest.raises(ForecastFailed, match="runrate failed: ValueError: the run rate"):
+        run_method(method, ForecastInput(states, analytics_workflow, NOW, 99_999, None, {}))

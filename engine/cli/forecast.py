@@ -171,7 +171,8 @@ def format_backtest(r: dict) -> list[str]:
     for row in r["origins"]:
         out += ["", f"  {row['origin']}: actual {num(row['actual'])} (from deals open then {num(row.get('actual_existing'))}, "
                     f"from new deals {num(row.get('actual_new'))})"
-                    + ("" if row.get("used_for_default", True) else "; too little history before it to count for the default")]
+                    + ("" if row.get("used_for_default", True) or "default_method" not in r
+                       else "; too little history before it to count for the default")]
         for name, d in (row.get("detail") or {}).items():
             held = "held" if d["held"] else "MISSED"
             error = d["error"] / d["actual"] if d["actual"] else None
