@@ -49,7 +49,7 @@ REPLAY_TRIALS = 500  # Monte Carlo trials in a replay: the error is what matters
 def state_then(s: SlimState, day: dt.date, order: dict[str, int], probability: dict[str, float],
                category: dict[str, str], first: str) -> SlimState | None:
     """The deal on `day` as its state on a later date tells it; None if it did not exist yet."""
-    start = s.created or min(s.stage_entries.values(), default=None)
+    start = s.started
     if start is None or start > day:
         return None
     closed = s.closed_at is not None and s.closed_at <= day

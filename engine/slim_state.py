@@ -45,6 +45,11 @@ class SlimState:
     def weighted_amount(self) -> float:
         return self.amount * self.probability if self.outcome == "open" else 0.0
 
+    @property
+    def started(self) -> dt.date | None:
+        """When the deal began: its `created`, else its first stage entry (None: undated)."""
+        return self.created or min(self.stage_entries.values(), default=None)
+
 
 def slim(state: SlimState, fields: Iterable[str]) -> SlimState:
     """The SlimState of a deal's state (a DealState keeps far more), with only these deal fields."""

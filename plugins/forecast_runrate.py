@@ -68,7 +68,7 @@ def forecast(data: ForecastInput) -> dict:
 def _open_on(s: SlimState, now: dt.date) -> bool:
     """Whether the deal was open on the date: it existed by then and had not closed by
     then (a deal won after the date was open on it; one created after it did not exist)."""
-    start = s.created or min(s.stage_entries.values(), default=None)
+    start = s.started
     if start is not None and start > now:
         return False
     return s.outcome == "open" or (s.closed_at is not None and s.closed_at > now)

@@ -70,3 +70,18 @@ def test_a_deal_read_back_from_its_summary_has_the_figures_its_evaluation_gave(c
     back = slim_from_summary(state_summary(state), cw.workflow, NOW)
     assert [getattr(back, n) for n in SHARED if n != "deal"] == [getattr(state, n) for n in SHARED if n != "deal"]
     assert back.deal == {k: v for k, v in state.deal.items() if isinstance(v, (str, int, float, bool, type(None)))}
+
+
+D1, D2, D3 = dt.date(2026, 1, 5), dt.date(2026, 2, 1), dt.date(2026, 3, 9)
+
+
+@pytest.mark.parametrize("created,entries,started", [
+    (D2, {"a": D1, "b": D3}, D2),  # created wins, even after a stage entry
+    (None, {"a": D3, "b": D1}, D1),  # else the first entry, whatever the order
+    (None, {"a": D2}, D2),
+    (None, {}, None),  # undated
+])
+def test_a_deal_started_when_created_else_at_its_first_stage_entry(created, entries, started):
+    s = SlimState("D", "a", 0, "open", 1.0, 0.5, "pipeline", None, created, None, None, None, 0, False, False,
+                  entries, {})
+    assert s.started == started
