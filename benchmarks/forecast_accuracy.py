@@ -25,8 +25,7 @@ from pathlib import Path
 
 from flowctl.compiled import CompiledWorkflow
 from flowctl.asof import as_of
-from flowctl.backtest import backtest, score, summarise
-from flowctl.cli.forecast import CHOICE_ORIGINS
+from flowctl.backtest import backtest, choose_method, score, summarise
 from flowctl.evaluate import Facts, evaluate
 from flowctl.forecasting import run_method
 from flowctl.hooktypes import ForecastInput
@@ -73,9 +72,8 @@ def main() -> None:
                           f"{n} {d['expected']:,.0f} [{d['p10']:,.0f}-{d['p90']:,.0f}]{'' if d['held'] else ' MISS'}"
                           for n, d in row["detail"].items()))
 
-            today = backtest(items, cw, NOW, horizon, methods, None, CHOICE_ORIGINS, 30, {"trials": 2000})
-            print(f"  default of `flowctl forecast --horizon {horizon}d` on {NOW}: {today['default_method']} "
-                  f"({today['default_reason']})")
+            name, why = choose_method(items, cw, NOW, horizon, methods)
+            print(f"  default of `flowctl forecast --horizon {horizon}d` on {NOW}: {name} ({why})")
             default_figures(items, cw, horizon, methods, r["origins"])
 
 
@@ -86,8 +84,7 @@ def default_figures(items: list, cw: CompiledWorkflow, horizon: int, methods: di
         origin = dt.date.fromisoformat(row["origin"])
         then = [(doc, evaluate(cw, d, origin, Facts())) for doc, _ in items if (d := as_of(doc, origin)) is not None]
         finals: list = []
-        trial = backtest(then, cw, origin, horizon, methods, None, CHOICE_ORIGINS, 30, {"trials": 2000}, finals=finals)
-        name = trial["default_method"]
+        name, _ = choose_method(then, cw, origin, horizon, methods, finals=finals)
         result = run_method(methods[name], ForecastInput(finals, cw.workflow, origin, horizon, None, {"trials": 2000}))
         scored.append(score(result, row["actual"], row["actual_existing"]))
         chosen.append(f"{origin:%m-%d} {name}")

@@ -18,6 +18,8 @@ from .metrics import SlimState
 
 FALLBACK_METHOD = "weighted"
 MIN_ORIGINS = 3  # fewer scored past origins than this: too little history to choose a method
+CHOICE_ORIGINS = 6  # the default method is chosen by a backtest at this many monthly dates before the date
+CHOICE_TRIALS = 2000  # at most, per Monte Carlo forecast in that backtest: the ranking matters, not the 4th digit
 _EVERY = re.compile(r"^\s*(\d{1,4})\s*(d|w|mo)\s*$")
 
 
@@ -184,3 +186,23 @@ def backtest(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.da
         out["default_method"], out["default_reason"] = choose_default(
             {"methods": {name: summarise(items) for name, items in learned.items()}})
     return out
+
+
+def choose_method(deals: Iterable[tuple[dict, Any]], cw: CompiledWorkflow, now: dt.date, horizon: int,
+                  methods: dict[str, ForecastMethod], store: Any = None, options: dict | None = None,
+                  finals: list[SlimState] | None = None) -> tuple[str, str]:
+    """(method, why) a plain `forecast` uses: the backtest at CHOICE_ORIGINS monthly dates
+    before `now` (choose_default); `finals` receives the deals' slim states on `now`, so
+    the caller forecasts without reading the deals again. With one method installed it is
+    that one; a fallback that is not installed gives way to the first method by name."""
+    options = options or {}
+    trial = backtest(deals, cw, now, horizon, methods, store, CHOICE_ORIGINS, 30,
+                     {**options, "trials": min(options.get("trials", CHOICE_TRIALS), CHOICE_TRIALS)}, finals=finals)
+    name, why = trial.get("default_method"), trial.get("default_reason", "")
+    if name is None:
+        name = sorted(methods)[0]
+        return name, f"the only forecast method installed: {name}"
+    if name not in methods:
+        first = sorted(methods)[0]
+        return first, f"{why}; {name} is not installed: {first}"
+    return name, why

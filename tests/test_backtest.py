@@ -143,3 +143,18 @@ def test_the_text_marks_the_origins_that_did_not_count_for_the_default(steady_wi
     marked = [line for line in format_backtest(r) if "too little history before it" in line]
     # with one method no default is chosen, so nothing is said about counting for it
     assert [line.split(":")[0].strip() for line in marked] == ([d.isoformat() for d in NO_HISTORY] if several else [])
+
+
+@pytest.mark.parametrize("errors,expected", [
+    ({"a": (0.1, 0.1)}, "a"),  # the only one: no backtest choice to make
+    ({"b": (0.3, 0.3), "a": (0.1, 0.1)}, "a"),  # the lowest error over the dates with a history
+    ({"c": (0.0, 0.0), "b": (0.0, 0.0)}, "b"),  # a tie the fallback is not in: the first by name
+])
+def test_choose_method_names_an_installed_method(steady_wins, errors, expected):
+    from flowctl.backtest import choose_method
+    cw, pairs = steady_wins
+    methods = {name: off_by(name, pairs, *pair) for name, pair in errors.items()}
+    finals: list = []
+    name, why = choose_method(iter(pairs), cw, LATER, HORIZON, methods, finals=finals)
+    assert name == expected and name in methods and why
+    assert len(finals) == len(pairs)  # the states on the date, for the forecast that follows

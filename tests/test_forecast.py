@@ -308,6 +308,27 @@ def test_default_method_is_named_with_its_reason(tmp_path):
     assert r["method"] == "weighted" and "too little history" in r["default_reason"]
 
 
+ALL_METHODS = ("forecast_weighted", "forecast_historical", "forecast_montecarlo", "forecast_runrate")
+
+
+@pytest.mark.parametrize("installed", [("forecast_historical",), ("forecast_runrate",),
+                                       ("forecast_historical", "forecast_montecarlo")])
+def test_the_default_is_chosen_among_the_installed_methods_only(tmp_path, monkeypatch, installed):
+    # one method installed, or the fallback (weighted) not among them: the choice never names a missing one
+    monkeypatch.setenv("FLOWCTL_DISABLE_PLUGINS", ",".join(m for m in ALL_METHODS if m not in installed))
+    wf = setup(tmp_path, BACKTEST_DEALS)
+    r = forecast_json(wf, "--now", "2026-06-30", "--horizon", "30d", "--trials", "300")
+    names = sorted(m.split("_", 1)[1] for m in installed)
+    assert r["method"] == names[0] and r["default_reason"]
+    assert ("only forecast method" in r["default_reason"]) == (len(names) == 1)
+
+
+def test_no_forecast_method_installed_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWCTL_DISABLE_PLUGINS", ",".join(ALL_METHODS))
+    code, _, err = run("forecast", "-w", str(setup(tmp_path, BACKTEST_DEALS)), "--now", "2026-06-30")
+    assert code == 2 and "no forecast method is installed" in err and "Traceback" not in err
+
+
 def test_backtest_from_to_every(tmp_path):
     wf = setup(tmp_path, BACKTEST_DEALS)
     r = forecast_json(wf, "--backtest", "--from", "2026-05-01", "--to", "2026-06-15", "--every", "2w",

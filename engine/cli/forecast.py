@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..backtest import backtest, parse_every, schedule
+from ..backtest import backtest, choose_method, parse_every, schedule
 from ..diagnostics import Diagnostic
 from ..durations import parse_duration
 from ..forecasting import ForecastFailed, run_method, slim_for_forecast
@@ -21,7 +21,6 @@ from .common import workflow_option
 from .common import (Context, as_of_option, echo_result, optional_store, format_option, handle_errors, now_option,
                      pass_context, store_option)
 
-CHOICE_ORIGINS = 6  # the default method is chosen by a backtest at this many monthly dates before the date
 
 
 
@@ -73,6 +72,8 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--every")
     available = ctx.plugins.forecast_methods()
+    if not available:
+        raise click.UsageError("no forecast method is installed (FLOWCTL_DISABLE_PLUGINS blocks every one?)")
     choose = method is None and not do_backtest
     names = [method] if method else sorted(available)
     for name in names:
@@ -100,11 +101,10 @@ def forecast(ctx: Context, deals: tuple[str, ...], workflow_path: str | None, me
             if choose:  # one pass: the backtest at the months before the date, and the states on it
                 finals: list = []
                 pairs = ((item.doc.deal, item.state) for item in stream.items())
-                trial = backtest(pairs, stream.cw, stream.day, horizon_days, {n: available[n] for n in names}, store,
-                                 CHOICE_ORIGINS, 30, {**options, "trials": min(options.get("trials", 2000), 2000)},
-                                 finals=finals)
-                names[:] = [trial["default_method"]]
-                reason, states = trial["default_reason"], finals
+                chosen, reason = choose_method(pairs, stream.cw, stream.day, horizon_days,
+                                               {n: available[n] for n in names}, store, options, finals)
+                names[:] = [chosen]
+                states = finals
             else:
                 states = [slim_for_forecast(s, options["by"]) for s in stream.states()]
             try:
